@@ -1,0 +1,277 @@
+//! The broker address: `tcp://` `mqtt://` (plain, port 1883), `ssl://` `mqtts://` `tls://`
+//! (TLS, port 8883), or a bare `host[:port]` meaning tcp. IPv6 literals go in brackets.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+
+pub const DEFAULT_BROKER: &str = "tcp://localhost:1883";
+const PLAIN_PORT: u16 = 1883;
+const TLS_PORT: u16 = 8883;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    pub tls: bool,
+    pub host: Host,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Name(String),
+    Ip(IpAddr),
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Name(name) => f.write_str(name),
+            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+            Host::Ip(IpAddr::V4(ip)) => write!(f, "{ip}"),
+        }
+    }
+}
+
+impl fmt::Display for Broker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.tls { "ssl" } else { "tcp" };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+impl Broker {
+    /// `host:port` (brackets around IPv6), for resolving and connecting.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// Parse a broker URL. The error is a sentence naming what is wrong; it never repeats
+/// credentials that someone put into the URL.
+pub fn parse(url: &str) -> Result<Broker, String> {
+    let trimmed = url.trim();
+    let shown = redact(trimmed);
+    if trimmed.is_empty() {
+        return Err(format!(
+            "the broker URL is empty; use e.g. {DEFAULT_BROKER} or ssl://host:8883"
+        ));
+    }
+    let (tls, rest) = match trimmed.split_once("://") {
+        Some((scheme, rest)) => (scheme_is_tls(scheme, &shown)?, rest),
+        None => (false, trimmed),
+    };
+    if rest.contains('@') {
+        return Err(format!(
+            "the broker URL {shown} contains credentials; give them with --username and \
+             MQTT_SEND_PASSWORD or --password-file instead"
+        ));
+    }
+    let authority = match rest.split_once('/') {
+        Some((authority, "")) => authority,
+        Some(_) => {
+            return Err(format!(
+                "the broker URL {shown} has a path; give only scheme://host[:port] and the \
+                 topic with --topic"
+            ));
+        }
+        None => rest,
+    };
+    if authority.contains(['?', '#']) {
+        return Err(format!(
+            "the broker URL {shown} has a query or fragment; give only scheme://host[:port]"
+        ));
+    }
+    let (host, port) = split_host_port(authority, &shown)?;
+    let port = match port {
+        None => {
+            if tls {
+                TLS_PORT
+            } else {
+                PLAIN_PORT
+            }
+        }
+        Some(text) => parse_port(text, &shown)?,
+    };
+    Ok(Broker { tls, host, port })
+}
+
+fn scheme_is_tls(scheme: &str, shown: &str) -> Result<bool, String> {
+    match scheme.to_ascii_lowercase().as_str() {
+        "tcp" | "mqtt" => Ok(false),
+        "ssl" | "mqtts" | "tls" => Ok(true),
+        "ws" | "wss" => Err(format!(
+            "the broker URL {shown} uses websockets ({scheme}://), which mqtt-send does not \
+             speak; use tcp:// (1883) or ssl:// (8883)"
+        )),
+        _ => Err(format!(
+            "the broker URL {shown} has an unknown scheme \"{scheme}\"; use tcp://, mqtt://, \
+             ssl://, mqtts:// or tls://"
+        )),
+    }
+}
+
+fn split_host_port<'a>(authority: &'a str, shown: &str) -> Result<(Host, Option<&'a str>), String> {
+    if let Some(inside) = authority.strip_prefix('[') {
+        let Some((literal, after)) = inside.split_once(']') else {
+            return Err(format!(
+                "the broker URL {shown} opens an IPv6 address with [ but never closes it"
+            ));
+        };
+        let ip: Ipv6Addr = literal.parse().map_err(|_| {
+            format!(
+                "the broker URL {shown} has \"{literal}\" in brackets, which is not an IPv6 address"
+            )
+        })?;
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                format!(
+                    "the broker URL {shown} has \"{after}\" after the IPv6 address; expected :port"
+                )
+            })?),
+        };
+        return Ok((Host::Ip(IpAddr::V6(ip)), port));
+    }
+    let (host, port) = match authority.matches(':').count() {
+        0 => (authority, None),
+        1 => {
+            let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
+            (host, Some(port))
+        }
+        _ => {
+            return Err(format!(
+                "the broker URL {shown} looks like a bare IPv6 address; put it in brackets, \
+                 e.g. tcp://[::1]:1883"
+            ));
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("the broker URL {shown} has no host name"));
+    }
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok((Host::Ip(ip), port));
+    }
+    let valid = host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if !valid {
+        return Err(format!(
+            "the broker URL {shown} has an invalid host name \"{host}\""
+        ));
+    }
+    Ok((Host::Name(host.to_ascii_lowercase()), port))
+}
+
+fn parse_port(text: &str, shown: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(format!(
+            "the broker URL {shown} has port \"{text}\"; a port is a number from 1 to 65535"
+        )),
+    }
+}
+
+/// The URL as we may show it: anything before an `@` in the authority is replaced.
+fn redact(url: &str) -> String {
+    let (prefix, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
+    };
+    match rest.rsplit_once('@') {
+        Some((_, host)) => format!("\"{prefix}***@{host}\""),
+        None => format!("\"{url}\""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(url: &str) -> (bool, String, u16) {
+        let broker = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        (broker.tls, broker.host.to_string(), broker.port)
+    }
+
+    #[test]
+    fn schemes_and_default_ports() {
+        assert_eq!(ok("tcp://localhost"), (false, "localhost".into(), 1883));
+        assert_eq!(
+            ok("mqtt://broker.example:1884"),
+            (false, "broker.example".into(), 1884)
+        );
+        assert_eq!(ok("ssl://h.example"), (true, "h.example".into(), 8883));
+        assert_eq!(ok("mqtts://h.example:443"), (true, "h.example".into(), 443));
+        assert_eq!(
+            ok("TLS://H.Example:8884/"),
+            (true, "h.example".into(), 8884)
+        );
+        assert_eq!(ok(DEFAULT_BROKER), (false, "localhost".into(), 1883));
+    }
+
+    #[test]
+    fn bare_host_means_tcp() {
+        assert_eq!(ok("localhost"), (false, "localhost".into(), 1883));
+        assert_eq!(ok("127.0.0.1:1999"), (false, "127.0.0.1".into(), 1999));
+        assert_eq!(
+            ok("a1b2c3-ats.iot.us-east-1.amazonaws.com:8883"),
+            (false, "a1b2c3-ats.iot.us-east-1.amazonaws.com".into(), 8883)
+        );
+    }
+
+    #[test]
+    fn ipv6_in_brackets() {
+        assert_eq!(ok("tcp://[::1]:1884"), (false, "[::1]".into(), 1884));
+        assert_eq!(ok("ssl://[fe80::1]"), (true, "[fe80::1]".into(), 8883));
+        assert_eq!(ok("[::1]"), (false, "[::1]".into(), 1883));
+        assert_eq!(parse("tcp://[::1]:1884").unwrap().address(), "[::1]:1884");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_broker() {
+        for (url, needle) in [
+            ("", "empty"),
+            ("http://localhost", "unknown scheme \"http\""),
+            ("ws://localhost", "websockets"),
+            ("tcp://", "no host"),
+            ("tcp://:1883", "no host"),
+            ("tcp://localhost:0", "port \"0\""),
+            ("tcp://localhost:65536", "port \"65536\""),
+            ("tcp://localhost:abc", "port \"abc\""),
+            ("tcp://localhost:", "port \"\""),
+            ("tcp://[::1", "never closes"),
+            ("tcp://[not-ip]:1883", "not an IPv6 address"),
+            ("tcp://[::1]x", "after the IPv6 address"),
+            ("::1", "brackets"),
+            ("tcp://localhost/topic", "has a path"),
+            ("tcp://local host", "invalid host name"),
+            ("tcp://bad..name", "invalid host name"),
+            ("tcp://host?x=1", "query"),
+        ] {
+            let error = parse(url).expect_err(url);
+            assert!(error.contains(needle), "{url}: {error}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_and_never_echoed() {
+        let error = parse("tcp://user:hunter2@localhost:1883").unwrap_err();
+        assert!(error.contains("credentials"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(error.contains("***@localhost:1883"), "{error}");
+    }
+
+    #[test]
+    fn display_is_a_url_that_parses_back() {
+        for url in [
+            "tcp://localhost:1883",
+            "ssl://[::1]:8883",
+            "ssl://10.0.0.1:443",
+        ] {
+            assert_eq!(parse(url).unwrap().to_string(), url);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! mqtt-send: publish one MQTT message, wait for the broker's acknowledgement, print one JSON
+//! meta object on stdout and exit with its code. See SPEC.md for the contract.
+//!
+//! Data flows one way: argv + environment + config file → `Settings` → `publish::run` →
+//! `Outcome` → stdout + exit status.
+
+mod broker;
+mod cli;
+mod config;
+mod log;
+mod outcome;
+mod payload;
+mod publish;
+mod wire;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::outcome::{Class, Details, Failure, Outcome};
+
+fn main() -> ExitCode {
+    outcome::install_panic_hook();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return outcome::clap_error(error),
+    };
+    if cli.verbose {
+        log::enable();
+    }
+    let outcome = match config::settings(cli, config::Env::from_process()) {
+        Ok(settings) => run(&settings),
+        Err(failure) => Outcome::failure(failure, Details::default()),
+    };
+    outcome.report()
+}
+
+/// A single-threaded runtime: one connection needs no more, and it starts faster.
+fn run(settings: &config::Settings) -> Outcome {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let failure = Failure::new(
+                Class::Internal,
+                format!("cannot start the async runtime: {e}"),
+            );
+            return Outcome::failure(failure, Details::default());
+        }
+    };
+    let outcome = runtime.block_on(publish::run(settings));
+    // A read of stdin that is still blocked (deadline passed) must not keep us alive.
+    runtime.shutdown_background();
+    outcome
+}

@@ -1,0 +1,250 @@
+//! What happened, as a script sees it: the failure classes, their exit codes, and the one JSON
+//! meta object printed on stdout. Every exit status of mqtt-send is decided here and nowhere else.
+
+use std::fmt;
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+/// Why a run did not publish. Each class is one exit code (see SPEC.md), so a script can tell
+/// "network down, retry" from "bad certificate, page someone".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// A bug in mqtt-send.
+    Internal,
+    /// Bad flag, config file, value, or unreadable input; nothing was sent.
+    Usage,
+    /// DNS, TCP, or a peer that closed or spoke something other than MQTT before CONNACK.
+    Connect,
+    /// The broker answered CONNECT with a non-zero CONNACK return code.
+    Refused,
+    /// The deadline (`--timeout`) passed first.
+    Timeout,
+    /// The broker dropped or rejected the publish after accepting the connection.
+    Dropped,
+}
+
+impl Class {
+    /// The process exit status (and the meta object's `exit-code`) for this class.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Class::Internal => 1,
+            Class::Usage => 2,
+            Class::Connect => 3,
+            Class::Refused => 5,
+            Class::Timeout => 6,
+            Class::Dropped => 7,
+        }
+    }
+}
+
+/// A failure with its class, decided where it arose, and a sentence a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub class: Class,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(class: Class, message: impl Into<String>) -> Self {
+        Failure {
+            class,
+            message: message.into(),
+        }
+    }
+
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure::new(Class::Usage, message)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Facts about the run that the meta object reports next to `exit-code` and `message`.
+/// Each is filled in once it is known; unknown ones are left out of the JSON.
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Details {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qos: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retain: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+}
+
+/// The end of a run: success or a failure, plus what we know. Printed once, then exit.
+#[derive(Debug)]
+pub struct Outcome {
+    pub result: Result<String, Failure>,
+    pub details: Details,
+}
+
+#[derive(Serialize)]
+struct Meta<'a> {
+    #[serde(rename = "exit-code")]
+    exit_code: u8,
+    message: &'a str,
+    #[serde(flatten)]
+    details: &'a Details,
+}
+
+impl Outcome {
+    pub fn success(message: String, details: Details) -> Self {
+        Outcome {
+            result: Ok(message),
+            details,
+        }
+    }
+
+    pub fn failure(failure: Failure, details: Details) -> Self {
+        Outcome {
+            result: Err(failure),
+            details,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match &self.result {
+            Ok(_) => 0,
+            Err(failure) => failure.class.exit_code(),
+        }
+    }
+
+    /// The meta object, one line of JSON.
+    pub fn meta_json(&self) -> String {
+        let message = match &self.result {
+            Ok(message) => message.as_str(),
+            Err(failure) => failure.message.as_str(),
+        };
+        let meta = Meta {
+            exit_code: self.exit_code(),
+            message,
+            details: &self.details,
+        };
+        serde_json::to_string(&meta).unwrap_or_else(|_| {
+            // Serializing strings and numbers cannot fail; keep a valid object regardless.
+            format!("{{\"exit-code\":{},\"message\":\"\"}}", self.exit_code())
+        })
+    }
+
+    /// Print the meta object on stdout (the failure's sentence also on stderr, for people
+    /// reading a terminal or a cron mail) and return the exit status.
+    pub fn report(self) -> ExitCode {
+        if let Err(failure) = &self.result {
+            eprintln!("mqtt-send: {}", failure.message);
+        }
+        print_meta(&self.meta_json());
+        ExitCode::from(self.exit_code())
+    }
+}
+
+fn print_meta(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    // A closed stdout (e.g. `| head -0`) must not turn into a panic; the exit status still speaks.
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
+}
+
+/// A clap parse error (bad flag, bad value): clap's own message on stderr, exit 2, and the meta
+/// object on stdout so a script that reads stdout still gets one. `--help` and `--version` print
+/// and exit 0 with no meta object.
+pub fn clap_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let _ = error.print();
+            let rendered = error.render().to_string();
+            let first_line = rendered
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            let outcome = Outcome::failure(
+                Failure::usage(format!("{first_line} (see mqtt-send --help)")),
+                Details::default(),
+            );
+            print_meta(&outcome.meta_json());
+            ExitCode::from(Class::Usage.exit_code())
+        }
+    }
+}
+
+/// A panic is a bug: still print one meta object (exit-code 1) and exit 1 instead of Rust's 101.
+pub fn install_panic_hook() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        let outcome = Outcome::failure(
+            Failure::new(
+                Class::Internal,
+                "internal error (a bug in mqtt-send; please report it with the command that triggered it)",
+            ),
+            Details::default(),
+        );
+        print_meta(&outcome.meta_json());
+        std::process::exit(i32::from(Class::Internal.exit_code()));
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_has_the_spec_exit_code() {
+        let table = [
+            (Class::Internal, 1),
+            (Class::Usage, 2),
+            (Class::Connect, 3),
+            (Class::Refused, 5),
+            (Class::Timeout, 6),
+            (Class::Dropped, 7),
+        ];
+        for (class, code) in table {
+            assert_eq!(class.exit_code(), code, "{class:?}");
+        }
+    }
+
+    #[test]
+    fn meta_object_has_exit_code_first_and_omits_unknown_details() {
+        let outcome = Outcome::failure(
+            Failure::new(Class::Refused, "bad password"),
+            Details {
+                topic: Some("a/b".into()),
+                ..Details::default()
+            },
+        );
+        assert_eq!(
+            outcome.meta_json(),
+            r#"{"exit-code":5,"message":"bad password","topic":"a/b"}"#
+        );
+    }
+
+    #[test]
+    fn success_is_exit_code_zero() {
+        let outcome = Outcome::success("published".into(), Details::default());
+        assert_eq!(outcome.exit_code(), 0);
+        assert_eq!(
+            outcome.meta_json(),
+            r#"{"exit-code":0,"message":"published"}"#
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! MQTT 3.1.1 packets over any byte stream (TCP or TLS), using rumqttc's codec. We own the
+//! socket so that every error is classified where it happens and one deadline rules the run.
+
+use std::io;
+
+use bytes::BytesMut;
+use rumqttc::Packet;
+use rumqttc::mqttbytes::{self, PacketType};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The largest packet MQTT can frame (remaining length 268 435 455 + 5 header bytes).
+pub const MAX_PACKET: usize = 268_435_460;
+/// What we accept from the broker: acks are 4 bytes; anything larger than this is not for us.
+const MAX_INCOMING: usize = 1024 * 1024;
+
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A packet from the broker. CONNACK is read by hand so that any return code, including ones
+/// MQTT 3.1.1 does not define (AWS documents 7), reaches the user as a number.
+#[derive(Debug)]
+pub enum Received {
+    ConnAck { code: u8 },
+    Packet(Packet),
+}
+
+#[derive(Debug)]
+pub enum WireError {
+    /// The peer closed the connection (`mid_packet`: in the middle of a packet).
+    Closed {
+        mid_packet: bool,
+    },
+    /// The bytes are not MQTT.
+    Malformed(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for WireError {
+    fn from(error: io::Error) -> Self {
+        WireError::Io(error)
+    }
+}
+
+pub struct Wire {
+    stream: Box<dyn Stream>,
+    incoming: BytesMut,
+    outgoing: BytesMut,
+}
+
+impl Wire {
+    pub fn new(stream: Box<dyn Stream>) -> Self {
+        Wire {
+            stream,
+            incoming: BytesMut::with_capacity(4096),
+            outgoing: BytesMut::with_capacity(4096),
+        }
+    }
+
+    /// Encode a packet into the send buffer; `flush` writes it out.
+    pub fn queue(&mut self, packet: &Packet) -> Result<(), WireError> {
+        packet
+            .write(&mut self.outgoing, MAX_PACKET)
+            .map(|_| ())
+            .map_err(|e| WireError::Malformed(e.to_string()))
+    }
+
+    /// Write everything queued to the socket.
+    pub async fn flush(&mut self) -> Result<(), WireError> {
+        self.stream.write_all(&self.outgoing).await?;
+        self.outgoing.clear();
+        self.stream.flush().await?;
+        Ok(())
+    }
+
+    /// The next packet from the broker.
+    pub async fn receive(&mut self) -> Result<Received, WireError> {
+        loop {
+            match mqttbytes::check(self.incoming.iter(), MAX_INCOMING) {
+                Ok(header) => {
+                    let packet_type = header
+                        .packet_type()
+                        .map_err(|e| WireError::Malformed(e.to_string()))?;
+                    if packet_type == PacketType::ConnAck {
+                        let frame = self.incoming.split_to(header.frame_length());
+                        return match frame[..] {
+                            [0x20, 2, _flags, code] => Ok(Received::ConnAck { code }),
+                            _ => Err(WireError::Malformed(format!(
+                                "a CONNACK of {} bytes (expected 4)",
+                                frame.len()
+                            ))),
+                        };
+                    }
+                    return Packet::read(&mut self.incoming, MAX_INCOMING)
+                        .map(Received::Packet)
+                        .map_err(|e| WireError::Malformed(e.to_string()));
+                }
+                Err(mqttbytes::Error::InsufficientBytes(_)) => {
+                    let read = self.stream.read_buf(&mut self.incoming).await?;
+                    if read == 0 {
+                        return Err(WireError::Closed {
+                            mid_packet: !self.incoming.is_empty(),
+                        });
+                    }
+                }
+                Err(e) => return Err(WireError::Malformed(e.to_string())),
+            }
+        }
+    }
+
+    /// Close our side: TCP FIN (after a TLS close_notify on TLS).
+    pub async fn close(&mut self) -> Result<(), WireError> {
+        self.stream.shutdown().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! Usage and configuration errors: exit 2, a message naming the culprit, and nothing sent.
+
+use std::fs;
+
+use crate::support::{Mosquitto, mqtt_send, run};
+
+/// Each case: config file text (None = no config), extra flags, and what the message must name.
+#[test]
+fn bad_config_and_flags_exit_2_and_send_nothing() {
+    let broker = Mosquitto::start();
+    let url = broker.url();
+    let dir = tempfile::tempdir().unwrap();
+    let good = |rest: &str| format!(r#"{{"broker":"{url}","topic":"t","content":"c"{rest}}}"#);
+    let cases: Vec<(Option<String>, Vec<&str>, &str)> = vec![
+        (Some("{\"broker\": ".into()), vec![], "is not valid JSON"),
+        (Some("[1, 2]".into()), vec![], "must hold a JSON object"),
+        (Some(String::new()), vec![], "is empty"),
+        (
+            Some(good(r#","brokerr":"x""#)),
+            vec![],
+            "unknown key \"brokerr\"",
+        ),
+        (
+            Some(good(r#","brokerr":"x""#)),
+            vec![],
+            "did you mean \"broker\"",
+        ),
+        (Some(good(r#","qos":"two""#)), vec![], "\"qos\" in"),
+        (Some(good(r#","qos":3"#)), vec![], "\"qos\" in"),
+        (Some(good(r#","retain":"yes""#)), vec![], "\"retain\" in"),
+        (Some(good(r#","timeout":"soon""#)), vec![], "\"timeout\" in"),
+        (
+            Some(good(r#","action":"receive""#)),
+            vec![],
+            "\"action\" in",
+        ),
+        (Some(good("")), vec!["-q", "5"], "--qos"),
+        (Some(good("")), vec!["-t", "a/+/b"], "wildcard"),
+        (Some(good("")), vec!["-t", ""], "topic is empty"),
+        (Some(good("")), vec!["-b", "http://localhost"], "--broker"),
+        (
+            Some(good("")),
+            vec!["-b", "tcp://localhost:99999"],
+            "port \"99999\"",
+        ),
+        (
+            Some(good("")),
+            vec!["-f", "/no/such/payload.bin"],
+            "/no/such/payload.bin",
+        ),
+        (
+            Some(good("")),
+            vec!["--password-file", "/no/such/password"],
+            "/no/such/password",
+        ),
+        (None, vec!["-b", &url, "-m", "c"], "no topic"),
+        (None, vec!["-b", &url, "-t", "t"], "no message"),
+        (
+            Some(r#"{"topic":"t","content":"c","broker":5}"#.into()),
+            vec![],
+            "\"broker\" in",
+        ),
+    ];
+    for (index, (config, flags, needle)) in cases.iter().enumerate() {
+        let mut command = mqtt_send();
+        if let Some(text) = config {
+            let path = dir.path().join(format!("case{index}.json"));
+            fs::write(&path, text).unwrap();
+            command.arg("-c").arg(&path);
+        }
+        command.args(flags);
+        let result = run(&mut command);
+        assert_eq!(result.code, 2, "case {index} ({needle}): {result:#?}");
+        result.expect_message(needle);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(
+        broker.connections(),
+        0,
+        "a usage error connected:\n{}",
+        broker.log()
+    );
+}
+
+#[test]
+fn missing_config_file_is_named() {
+    let result = run(mqtt_send().args(["-c", "/no/such/connector.json"]));
+    result.expect(2).expect_message("/no/such/connector.json");
+}
+
+#[test]
+fn unknown_flag_is_2_with_clap_message_and_a_meta_object() {
+    let result = run(mqtt_send().args(["--no-such-flag"]));
+    result.expect(2).expect_message("--no-such-flag");
+    assert!(
+        result.stderr.contains("--no-such-flag"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn help_and_version_print_and_exit_0_without_meta() {
+    for flag in ["--help", "-h", "--version"] {
+        let output = mqtt_send().arg(flag).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !stdout.trim_start().starts_with('{'),
+            "{flag} prints no meta object: {stdout}"
+        );
+        assert!(stdout.contains("mqtt-send"), "{flag}: {stdout}");
+    }
+}
+
+#[test]
+fn password_never_appears_in_errors() {
+    // The run() helper asserts no test password is printed; these paths all see one.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    fs::write(
+        &config,
+        r#"{"password":"pw-config-5e10","topic":"a/#","content":"c"}"#,
+    )
+    .unwrap();
+    run(mqtt_send().arg("-c").arg(&config).arg("-v")).expect(2);
+    run(mqtt_send().args(["-b", "tcp://u:pw-flag-9f2c@localhost", "-t", "t", "-m", "c"])).expect(2);
+    run(mqtt_send().args([
+        "-P",
+        "pw-flag-9f2c",
+        "-t",
+        "t",
+        "-m",
+        "c",
+        "-b",
+        "tcp://127.0.0.1:1",
+        "-v",
+    ]))
+    .expect(3);
+}

@@ -1,0 +1,7 @@
+//! The one integration-test binary: mqtt-send run as a user runs it, against a real mosquitto
+//! (and, where a real broker cannot misbehave on cue, small scripted servers).
+
+mod support;
+
+mod config_errors;
+mod send;

@@ -1,0 +1,126 @@
+//! A real mosquitto, started per test on a free port with its own config file, killed on drop.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+pub struct Mosquitto {
+    child: Child,
+    pub port: u16,
+    pub dir: TempDir,
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Mosquitto {
+    /// An anonymous plain-TCP broker.
+    pub fn start() -> Self {
+        Self::with_listener("allow_anonymous true\n", |_| {})
+    }
+
+    /// A broker that wants `user`/`password` (a mosquitto password_file).
+    pub fn with_password(user: &str, password: &str) -> Self {
+        Self::with_listener(
+            "allow_anonymous false\npassword_file {dir}/passwd\n",
+            |dir| {
+                let file = dir.join("passwd");
+                let status = Command::new("mosquitto_passwd")
+                    .args(["-b", "-c"])
+                    .arg(&file)
+                    .args([user, password])
+                    .status()
+                    .expect("mosquitto_passwd runs");
+                assert!(status.success(), "mosquitto_passwd failed");
+            },
+        )
+    }
+
+    /// A broker whose listener gets `settings` (with `{dir}` replaced by its folder); `prepare`
+    /// writes whatever files those settings name.
+    pub fn with_listener(settings: &str, prepare: impl Fn(&Path)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        prepare(dir.path());
+        let settings = settings.replace("{dir}", &dir.path().display().to_string());
+        // A port can be taken between our probe and mosquitto's bind: try a few.
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let config = dir.path().join("mosquitto.conf");
+            let log = dir.path().join("mosquitto.log");
+            fs::write(
+                &config,
+                format!(
+                    "user root\npersistence false\nlog_dest file {log}\nlog_type all\n\
+                     per_listener_settings true\nlistener {port} 127.0.0.1\n{settings}",
+                    log = log.display()
+                ),
+            )
+            .expect("write mosquitto.conf");
+            let mut child = Command::new("mosquitto")
+                .arg("-c")
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("mosquitto is installed (scripts/test installs it)");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Mosquitto { child, port, dir };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last_log = fs::read_to_string(&log).unwrap_or_default();
+        }
+        panic!("mosquitto did not start; its log:\n{last_log}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("mosquitto.log")
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// TCP connections the broker has seen, not counting the fixture's own readiness probe.
+    pub fn connections(&self) -> usize {
+        self.log()
+            .matches("New connection from")
+            .count()
+            .saturating_sub(1)
+    }
+
+    /// Stop the broker now (for tests of a broker that goes away).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

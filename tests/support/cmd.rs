@@ -1,0 +1,117 @@
+//! Running mqtt-send: a clean environment every time, and the checks every run must pass.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Passwords the tests use. No run may ever print one, on stdout or stderr.
+pub const SECRETS: &[&str] = &[
+    "pw-flag-9f2c",
+    "pw-env-71ab",
+    "pw-file-33de",
+    "pw-config-5e10",
+    "pw-wrong-0c4d",
+];
+
+/// The binary under test, with an empty environment so a developer's own MQTT_SEND_PASSWORD
+/// (or anything else) cannot leak into a test.
+pub fn mqtt_send() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mqtt-send"));
+    command.env_clear();
+    command
+}
+
+/// What a user sees of one run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub meta: Value,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn message(&self) -> &str {
+        self.meta["message"].as_str().unwrap_or_default()
+    }
+
+    /// Assert the exit status, showing everything the run printed if it differs.
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit status; run: {self:#?}");
+        self
+    }
+
+    pub fn expect_message(&self, needle: &str) -> &Self {
+        assert!(
+            self.message().contains(needle),
+            "meta message lacks {needle:?}; run: {self:#?}"
+        );
+        self
+    }
+}
+
+pub fn run(command: &mut Command) -> Run {
+    run_with_stdin(command, None)
+}
+
+pub fn run_with_stdin(command: &mut Command, stdin: Option<&[u8]>) -> Run {
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn().expect("mqtt-send starts");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(bytes).expect("write stdin");
+    }
+    let output = child.wait_with_output().expect("mqtt-send finishes");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let code = output
+        .status
+        .code()
+        .expect("exited, not killed by a signal");
+
+    // Exactly one line on stdout: the meta object, whose exit-code is the process status.
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stdout must be one meta line; stdout={stdout:?} stderr={stderr:?}"
+    );
+    let meta: Value = serde_json::from_str(lines[0]).expect("stdout is JSON");
+    assert!(meta.is_object(), "meta is an object: {meta}");
+    assert_eq!(
+        meta["exit-code"].as_i64(),
+        Some(i64::from(code)),
+        "meta exit-code = status; {meta}"
+    );
+    assert!(meta["message"].is_string(), "meta has a message: {meta}");
+    for secret in SECRETS {
+        assert!(
+            !stdout.contains(secret),
+            "stdout shows a password: {stdout}"
+        );
+        assert!(
+            !stderr.contains(secret),
+            "stderr shows a password: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "mqtt-send panicked: {stderr}");
+    Run {
+        code,
+        meta,
+        stdout,
+        stderr,
+        elapsed,
+    }
+}

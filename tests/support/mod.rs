@@ -1,0 +1,13 @@
+//! Test helpers: the command under test, a real mosquitto, a subscriber, misbehaving servers.
+
+#![allow(dead_code)] // each test module uses a different part of the kit
+
+pub mod broker;
+pub mod cmd;
+pub mod servers;
+pub mod subscriber;
+
+pub use broker::Mosquitto;
+pub use cmd::{mqtt_send, run, run_with_stdin};
+pub use servers::SilentServer;
+pub use subscriber::Subscriber;

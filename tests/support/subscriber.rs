@@ -1,0 +1,123 @@
+//! A plain MQTT 3.1.1 subscriber on a blocking socket, using rumqttc's codec. `connect` returns
+//! once the broker has acknowledged the subscription, so nothing published after it is missed.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use rumqttc::{Connect, Login, Packet, PubAck, PubComp, PubRec, QoS, Subscribe, SubscribeFilter};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub qos: u8,
+    pub retain: bool,
+}
+
+pub struct Subscriber {
+    stream: TcpStream,
+    buffer: BytesMut,
+}
+
+impl Subscriber {
+    /// Subscribe to `filters` at QoS 2 (so each message arrives at the QoS it was sent with).
+    pub fn connect(port: u16, filters: &[&str]) -> Self {
+        Self::connect_as(port, None, filters)
+    }
+
+    pub fn connect_as(port: u16, login: Option<(&str, &str)>, filters: &[&str]) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("subscriber connects");
+        stream.set_nodelay(true).expect("nodelay");
+        let mut subscriber = Subscriber {
+            stream,
+            buffer: BytesMut::new(),
+        };
+        let mut connect = Connect::new(format!("test-sub-{}", std::process::id()));
+        connect.clean_session = true;
+        connect.keep_alive = 60;
+        if let Some((user, password)) = login {
+            connect.login = Some(Login::new(user, password));
+        }
+        subscriber.send(Packet::Connect(connect));
+        match subscriber.read(Duration::from_secs(5)) {
+            Some(Packet::ConnAck(ack)) => assert_eq!(ack.code, rumqttc::ConnectReturnCode::Success),
+            other => panic!("subscriber expected CONNACK, got {other:?}"),
+        }
+        let filters = filters
+            .iter()
+            .map(|f| SubscribeFilter::new((*f).to_string(), QoS::ExactlyOnce))
+            .collect::<Vec<_>>();
+        let mut subscribe = Subscribe::new_many(filters);
+        subscribe.pkid = 1;
+        subscriber.send(Packet::Subscribe(subscribe));
+        match subscriber.read(Duration::from_secs(5)) {
+            Some(Packet::SubAck(_)) => {}
+            other => panic!("subscriber expected SUBACK, got {other:?}"),
+        }
+        subscriber
+    }
+
+    fn send(&mut self, packet: Packet) {
+        let mut out = BytesMut::new();
+        packet.write(&mut out, usize::MAX).expect("encode");
+        self.stream.write_all(&out).expect("subscriber write");
+    }
+
+    /// The next packet, or None when `wait` passes first (or the broker closed).
+    fn read(&mut self, wait: Duration) -> Option<Packet> {
+        let deadline = Instant::now() + wait;
+        loop {
+            match Packet::read(&mut self.buffer, usize::MAX) {
+                Ok(packet) => return Some(packet),
+                Err(rumqttc::Error::InsufficientBytes(_)) => {}
+                Err(e) => panic!("subscriber could not read a packet: {e}"),
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            self.stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .expect("timeout");
+            let mut chunk = [0u8; 64 * 1024];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return None;
+                }
+                Err(e) => panic!("subscriber read failed: {e}"),
+            }
+        }
+    }
+
+    /// The next message, acknowledged as its QoS requires; None if none arrives within `wait`.
+    pub fn next(&mut self, wait: Duration) -> Option<Message> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.read(left)? {
+                Packet::Publish(publish) => {
+                    match publish.qos {
+                        QoS::AtMostOnce => {}
+                        QoS::AtLeastOnce => self.send(Packet::PubAck(PubAck::new(publish.pkid))),
+                        QoS::ExactlyOnce => self.send(Packet::PubRec(PubRec::new(publish.pkid))),
+                    }
+                    return Some(Message {
+                        topic: publish.topic,
+                        payload: publish.payload.to_vec(),
+                        qos: publish.qos as u8,
+                        retain: publish.retain,
+                    });
+                }
+                Packet::PubRel(rel) => self.send(Packet::PubComp(PubComp::new(rel.pkid))),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next message, which must arrive within 5 s.
+    pub fn expect_message(&mut self) -> Message {
+        self.next(Duration::from_secs(5))
+            .expect("a message reaches the subscriber")
+    }
+}
