@@ -54,6 +54,7 @@ pub struct Settings {
     pub content: Source,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    pub tls: TlsOptions,
     pub timeout: Duration,
 }
 
@@ -237,16 +238,13 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
     let lines = cli.lines.or(file.lines).unwrap_or(false);
     let ndjson = cli.ndjson.or(file.ndjson).unwrap_or(false);
 
-    not_yet(
-        broker.tls
-            || tls.root_ca_crt.is_some()
-            || tls.certificate.is_some()
-            || tls.private_key.is_some()
-            || tls.use_certificate
-            || !tls.alpn.is_empty(),
-        "TLS (ssl://, mqtts://, tls://, --root-ca-crt, --certificate, --private-key, \
-         --use-certificate, --alpn)",
-    )?;
+    if tls.use_certificate && !broker.tls {
+        return Err(Failure::usage(format!(
+            "use-certificate is true but the broker {broker} is not a TLS URL: client \
+             certificates are sent only over TLS; use ssl://{}:8883 (or mqtts://, tls://)",
+            broker.host
+        )));
+    }
     not_yet(retries > 0, "--retries")?;
     not_yet(lines, "--lines")?;
     not_yet(ndjson, "--ndjson")?;
@@ -260,6 +258,7 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
         content,
         username,
         password,
+        tls,
         timeout,
     })
 }
@@ -839,6 +838,45 @@ mod tests {
         let file = load(&path).unwrap();
         assert_eq!(file.root_ca_crt, Some(dir.path().join("ca.pem")));
         assert_eq!(file.certificate, Some(PathBuf::from("/abs/cert.pem")));
+    }
+
+    #[test]
+    fn tls_options_come_from_flags_over_config() {
+        let file = config_file(
+            r#"{"broker":"ssl://example.org","topic":"t","content":"c","root-ca-crt":"/ca.pem",
+                "certificate":"/c.pem","private-key":"/k.pem","use-certificate":true,
+                "alpn":["a","b"]}"#,
+        );
+        let path = file.path().to_str().unwrap();
+        let s = merge(&["-c", path], Env::default()).unwrap();
+        assert!(s.broker.tls);
+        assert_eq!(s.broker.port, 8883);
+        assert_eq!(s.tls.root_ca_crt, Some(PathBuf::from("/ca.pem")));
+        assert!(s.tls.use_certificate);
+        assert_eq!(s.tls.alpn, ["a", "b"]);
+        let s = merge(
+            &[
+                "-c",
+                path,
+                "--root-ca-crt",
+                "other.pem",
+                "--use-certificate",
+                "false",
+                "--alpn",
+                "x",
+            ],
+            Env::default(),
+        )
+        .unwrap();
+        assert_eq!(s.tls.root_ca_crt, Some(PathBuf::from("other.pem")));
+        assert!(!s.tls.use_certificate);
+        assert_eq!(s.tls.alpn, ["x"]);
+    }
+
+    #[test]
+    fn client_certificates_need_a_tls_broker() {
+        let message = error(&["-t", "t", "-m", "c", "-b", "tcp://h", "--use-certificate"]);
+        assert!(message.contains("not a TLS URL"), "{message}");
     }
 
     #[test]

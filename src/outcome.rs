@@ -17,6 +17,8 @@ pub enum Class {
     Usage,
     /// DNS, TCP, or a peer that closed or spoke something other than MQTT before CONNACK.
     Connect,
+    /// The TLS handshake or the TLS session failed before the broker accepted us.
+    Tls,
     /// The broker answered CONNECT with a non-zero CONNACK return code.
     Refused,
     /// The deadline (`--timeout`) passed first.
@@ -32,6 +34,7 @@ impl Class {
             Class::Internal => 1,
             Class::Usage => 2,
             Class::Connect => 3,
+            Class::Tls => 4,
             Class::Refused => 5,
             Class::Timeout => 6,
             Class::Dropped => 7,
@@ -214,6 +217,7 @@ mod tests {
             (Class::Internal, 1),
             (Class::Usage, 2),
             (Class::Connect, 3),
+            (Class::Tls, 4),
             (Class::Refused, 5),
             (Class::Timeout, 6),
             (Class::Dropped, 7),

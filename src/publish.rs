@@ -9,10 +9,12 @@ use rumqttc::{Connect, Login, Packet, PubRel, Publish, QoS};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::broker::Host;
 use crate::config::{Settings, io_reason};
 use crate::log::verbose;
 use crate::outcome::{Class, Details, Failure, Outcome};
-use crate::wire::{MAX_PACKET, Received, Wire, WireError};
+use crate::tls::{Tls, rustls_error};
+use crate::wire::{MAX_PACKET, Received, Stream, Wire, WireError};
 
 /// Packet id of the single message.
 const PACKET_ID: u16 = 1;
@@ -23,6 +25,7 @@ enum Step {
     Reading,
     Resolving,
     Connecting(SocketAddr),
+    TlsHandshake,
     AwaitingConnAck,
     Sending,
     AwaitingAck(&'static str),
@@ -45,13 +48,18 @@ pub async fn run(settings: &Settings) -> Outcome {
         step: Step::Reading,
         bytes: None,
     };
-    let result =
-        match tokio::time::timeout_at(started + settings.timeout, attempt(settings, &mut progress))
-            .await
-        {
-            Ok(result) => result,
-            Err(_elapsed) => deadline_passed(settings, &progress),
-        };
+    warn_about_aws_qos2(settings);
+    let result = match prepare_tls(settings) {
+        Err(failure) => Err(failure),
+        Ok(tls) => {
+            let deadline = started + settings.timeout;
+            let attempt = attempt(settings, tls.as_ref(), &mut progress);
+            match tokio::time::timeout_at(deadline, attempt).await {
+                Ok(result) => result,
+                Err(_elapsed) => deadline_passed(settings, &progress),
+            }
+        }
+    };
     let details = Details {
         broker: Some(settings.broker.to_string()),
         client_id: Some(settings.client_id.clone()),
@@ -67,7 +75,41 @@ pub async fn run(settings: &Settings) -> Outcome {
     }
 }
 
-async fn attempt(settings: &Settings, progress: &mut Progress) -> Result<String, Failure> {
+/// The TLS client, built before any network I/O (a bad file is exit 2), when the URL is TLS.
+fn prepare_tls(settings: &Settings) -> Result<Option<Tls>, Failure> {
+    if settings.broker.tls {
+        return Tls::new(&settings.tls, &settings.broker).map(Some);
+    }
+    let options = &settings.tls;
+    if options.root_ca_crt.is_some()
+        || options.certificate.is_some()
+        || options.private_key.is_some()
+        || !options.alpn.is_empty()
+    {
+        verbose!(
+            "TLS settings are ignored: the broker URL {} is not a TLS URL",
+            settings.broker
+        );
+    }
+    Ok(None)
+}
+
+/// AWS IoT Core takes QoS 0 and 1 only and drops the connection on a QoS 2 PUBLISH.
+fn warn_about_aws_qos2(settings: &Settings) {
+    let aws = matches!(&settings.broker.host, Host::Name(name) if name.ends_with(".amazonaws.com"));
+    if aws && settings.qos == QoS::ExactlyOnce {
+        eprintln!(
+            "mqtt-send: warning: AWS IoT Core supports QoS 0 and 1 only and closes the connection \
+             on a QoS 2 publish (QoS 2 is the default): use --qos 1"
+        );
+    }
+}
+
+async fn attempt(
+    settings: &Settings,
+    tls: Option<&Tls>,
+    progress: &mut Progress,
+) -> Result<String, Failure> {
     let payload = settings.content.read().await?;
     check_size(settings, payload.len())?;
     progress.bytes = Some(payload.len());
@@ -77,8 +119,16 @@ async fn attempt(settings: &Settings, progress: &mut Progress) -> Result<String,
         settings.content.describe()
     );
 
-    let mut wire = Wire::new(Box::new(connect_tcp(settings, progress).await?));
-    handshake(settings, &mut wire, progress).await?;
+    let tcp = connect_tcp(settings, progress).await?;
+    let stream: Box<dyn Stream> = match tls {
+        Some(tls) => {
+            progress.step = Step::TlsHandshake;
+            Box::new(tls.connect(tcp, &settings.broker).await?)
+        }
+        None => Box::new(tcp),
+    };
+    let mut wire = Wire::new(stream);
+    handshake(settings, tls, &mut wire, progress).await?;
     let delivered = publish(settings, &mut wire, progress, payload).await?;
     progress.step = Step::Closing {
         delivered: delivered.clone(),
@@ -159,6 +209,7 @@ async fn connect_tcp(settings: &Settings, progress: &mut Progress) -> Result<Tcp
 /// CONNECT, then wait for CONNACK and read its return code.
 async fn handshake(
     settings: &Settings,
+    tls: Option<&Tls>,
     wire: &mut Wire,
     progress: &mut Progress,
 ) -> Result<(), Failure> {
@@ -198,11 +249,11 @@ async fn handshake(
         Ok(()) => wire.flush().await,
         Err(e) => Err(e),
     };
-    sent.map_err(|e| before_connack(settings, e))?;
+    sent.map_err(|e| before_connack(settings, tls, e))?;
     match wire
         .receive()
         .await
-        .map_err(|e| before_connack(settings, e))?
+        .map_err(|e| before_connack(settings, tls, e))?
     {
         Received::ConnAck { code: 0 } => {
             verbose!("received CONNACK: accepted");
@@ -381,9 +432,22 @@ async fn disconnect(settings: &Settings, wire: &mut Wire) -> Result<(), Failure>
     }
 }
 
-/// A failure before CONNACK: nothing was published, the broker never accepted us.
-fn before_connack(settings: &Settings, error: WireError) -> Failure {
+/// A failure before CONNACK: nothing was published, the broker never accepted us. A TLS error
+/// here (a client certificate the broker wanted or rejected) is a TLS failure, not a closed
+/// connection: TLS 1.3 reports it after the handshake, on our first read.
+fn before_connack(settings: &Settings, tls: Option<&Tls>, error: WireError) -> Failure {
     let broker = &settings.broker;
+    if let (Some(tls), WireError::Io(e)) = (tls, &error) {
+        if rustls_error(e).is_some() {
+            return tls.failure(broker, e);
+        }
+    }
+    let turned_away = if settings.tls.use_certificate {
+        " (on AWS IoT Core: a certificate that is not active, or a policy that does not allow \
+         iot:Connect for this client id)"
+    } else {
+        ""
+    };
     match error {
         WireError::Closed { mid_packet: true } => Failure::new(
             Class::Connect,
@@ -396,7 +460,8 @@ fn before_connack(settings: &Settings, error: WireError) -> Failure {
             Class::Connect,
             format!(
                 "{broker} closed the connection before answering CONNECT: wrong port, a TLS \
-                 port reached with tcp://, or the broker turned this client away; nothing was published"
+                 port reached with tcp://, or the broker turned this client away{turned_away}; \
+                 nothing was published"
             ),
         ),
         WireError::Malformed(what) => Failure::new(
@@ -465,6 +530,9 @@ fn deadline_passed(settings: &Settings, progress: &Progress) -> Result<String, F
         Step::Connecting(address) => format!(
             "{after} connecting to {address} ({broker}): no answer (a firewall, or the wrong \
              host or port); nothing was sent"
+        ),
+        Step::TlsHandshake => format!(
+            "{after} in the TLS handshake with {broker}: is this a TLS port?; nothing was sent"
         ),
         Step::AwaitingConnAck => format!(
             "{after}: {broker} accepted the connection but sent no CONNACK (is it an MQTT \

@@ -95,7 +95,12 @@ impl Wire {
                         .map_err(|e| WireError::Malformed(e.to_string()));
                 }
                 Err(mqttbytes::Error::InsufficientBytes(_)) => {
-                    let read = self.stream.read_buf(&mut self.incoming).await?;
+                    let read = match self.stream.read_buf(&mut self.incoming).await {
+                        Ok(read) => read,
+                        // TLS reports a close without close_notify as UnexpectedEof.
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+                        Err(e) => return Err(e.into()),
+                    };
                     if read == 0 {
                         return Err(WireError::Closed {
                             mid_packet: !self.incoming.is_empty(),

@@ -4,4 +4,6 @@
 mod support;
 
 mod config_errors;
+mod examples;
 mod send;
+mod tls;

@@ -9,9 +9,14 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::certs::Pair;
+
 pub struct Mosquitto {
     child: Child,
+    /// The listener under test.
     pub port: u16,
+    /// A plain anonymous listener on the same broker, for a test subscriber to watch from.
+    pub observer: u16,
     pub dir: TempDir,
 }
 
@@ -56,13 +61,15 @@ impl Mosquitto {
         let mut last_log = String::new();
         for _ in 0..5 {
             let port = free_port();
+            let observer = free_port();
             let config = dir.path().join("mosquitto.conf");
             let log = dir.path().join("mosquitto.log");
             fs::write(
                 &config,
                 format!(
                     "user root\npersistence false\nlog_dest file {log}\nlog_type all\n\
-                     per_listener_settings true\nlistener {port} 127.0.0.1\n{settings}",
+                     per_listener_settings true\nlistener {port} 127.0.0.1\n{settings}\n\
+                     listener {observer} 127.0.0.1\nallow_anonymous true\n",
                     log = log.display()
                 ),
             )
@@ -78,7 +85,12 @@ impl Mosquitto {
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Mosquitto { child, port, dir };
+                    return Mosquitto {
+                        child,
+                        port,
+                        observer,
+                        dir,
+                    };
                 }
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
@@ -94,6 +106,23 @@ impl Mosquitto {
 
     pub fn url(&self) -> String {
         format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// A TLS listener with `server`'s certificate; `extra` adds settings (e.g.
+    /// `require_certificate true`). Clients are checked against `ca`.
+    pub fn with_tls(ca: &Path, server: &Pair, extra: &str) -> Self {
+        let settings = format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\n{extra}\n",
+            ca.display(),
+            server.cert.display(),
+            server.key.display()
+        );
+        Self::with_listener(&settings, |_| {})
+    }
+
+    /// `ssl://localhost:PORT`, matching a server certificate for `localhost`.
+    pub fn tls_url(&self) -> String {
+        format!("ssl://localhost:{}", self.port)
     }
 
     pub fn log_path(&self) -> PathBuf {

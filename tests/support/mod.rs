@@ -3,9 +3,11 @@
 #![allow(dead_code)] // each test module uses a different part of the kit
 
 pub mod broker;
+pub mod certs;
 pub mod cmd;
 pub mod servers;
 pub mod subscriber;
+pub mod tls_server;
 
 pub use broker::Mosquitto;
 pub use cmd::{mqtt_send, run, run_with_stdin};

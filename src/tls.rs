@@ -1,0 +1,445 @@
+//! TLS with rustls and the ring provider: the trust roots, the client certificate, ALPN, SNI —
+//! built before any network I/O so that a bad file is exit 2 naming it — and the translation of
+//! TLS failures into sentences (exit 4).
+
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{AlertDescription, CertificateError, ClientConfig, RootCertStore};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+use crate::broker::{Broker, Host};
+use crate::config::{TlsOptions, io_reason};
+use crate::log::verbose;
+use crate::outcome::{Class, Failure};
+
+/// What AWS IoT Core wants on port 443 to speak MQTT with a client certificate.
+pub const AWS_IOT_ALPN: &str = "x-amzn-mqtt-ca";
+
+/// A ready TLS client: the rustls configuration plus what error messages need to say.
+pub struct Tls {
+    config: Arc<ClientConfig>,
+    server_name: ServerName<'static>,
+    /// "ca.pem" or "the system trust store", for "not signed by any CA in …".
+    trust: String,
+    sends_client_certificate: bool,
+}
+
+/// The ALPN protocols to offer: those given, else `x-amzn-mqtt-ca` on port 443 with a client
+/// certificate (AWS IoT Core serves MQTT on 443 only with it), else none.
+pub fn alpn_protocols(given: &[String], port: u16, client_certificate: bool) -> Vec<String> {
+    if !given.is_empty() {
+        given.to_vec()
+    } else if port == 443 && client_certificate {
+        vec![AWS_IOT_ALPN.to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+impl Tls {
+    /// Read the CA bundle (or the system store), the client certificate and key, and build the
+    /// client configuration. Every problem here is a usage error (2) naming the file.
+    pub fn new(options: &TlsOptions, broker: &Broker) -> Result<Self, Failure> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let (roots, trust) = match &options.root_ca_crt {
+            Some(path) => (roots_from_file(path)?, path.display().to_string()),
+            None => (system_roots()?, "the system trust store".to_string()),
+        };
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Failure::new(Class::Internal, format!("TLS setup: {e}")))?
+            .with_root_certificates(roots);
+
+        let mut config = if options.use_certificate {
+            let (Some(cert_path), Some(key_path)) = (&options.certificate, &options.private_key)
+            else {
+                return Err(Failure::usage(
+                    "use-certificate is true but the certificate and private key are not both \
+                     given: set --certificate and --private-key (config keys \"certificate\" and \
+                     \"private-key\")",
+                ));
+            };
+            let chain = certificate_chain(cert_path)?;
+            let key = private_key(key_path)?;
+            builder.with_client_auth_cert(chain, key).map_err(|e| match e {
+                rustls::Error::InconsistentKeys(_) => Failure::usage(format!(
+                    "the private key {} does not belong to the certificate {}: give the key that \
+                     was issued with this certificate",
+                    key_path.display(),
+                    cert_path.display()
+                )),
+                other => Failure::usage(format!(
+                    "cannot use the certificate {} with the key {}: {other}",
+                    cert_path.display(),
+                    key_path.display()
+                )),
+            })?
+        } else {
+            if options.certificate.is_some() || options.private_key.is_some() {
+                verbose!(
+                    "a certificate/private key is configured but use-certificate is false: no \
+                     client certificate is sent"
+                );
+            }
+            builder.with_no_client_auth()
+        };
+
+        let alpn = alpn_protocols(&options.alpn, broker.port, options.use_certificate);
+        if !alpn.is_empty() {
+            verbose!("offering ALPN {}", alpn.join(", "));
+        }
+        config.alpn_protocols = alpn.into_iter().map(String::into_bytes).collect();
+
+        let server_name = match &broker.host {
+            Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
+            Host::Name(name) => ServerName::try_from(name.clone()).map_err(|_| {
+                Failure::usage(format!(
+                    "the broker host {name} is not a valid TLS server name"
+                ))
+            })?,
+        };
+        Ok(Tls {
+            config: Arc::new(config),
+            server_name,
+            trust,
+            sends_client_certificate: options.use_certificate,
+        })
+    }
+
+    /// The TLS handshake over a connected socket.
+    pub async fn connect(
+        &self,
+        tcp: TcpStream,
+        broker: &Broker,
+    ) -> Result<TlsStream<TcpStream>, Failure> {
+        let connector = TlsConnector::from(Arc::clone(&self.config));
+        let stream = connector
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| self.failure(broker, &e))?;
+        let (_, session) = stream.get_ref();
+        verbose!(
+            "TLS handshake done: {:?}, {:?}, ALPN {}, SNI {}",
+            session.protocol_version(),
+            session.negotiated_cipher_suite().map(|s| s.suite()),
+            session
+                .alpn_protocol()
+                .map_or("none".to_string(), |p| String::from_utf8_lossy(p)
+                    .into_owned()),
+            match &self.server_name {
+                ServerName::DnsName(name) => name.as_ref().to_string(),
+                _ => "none (IP address)".to_string(),
+            }
+        );
+        Ok(stream)
+    }
+
+    /// A TLS failure as a sentence (exit 4). `error` is from the handshake, or from a read or
+    /// write after it (a server that rejects our certificate says so after the handshake).
+    pub fn failure(&self, broker: &Broker, error: &io::Error) -> Failure {
+        let reason = match rustls_error(error) {
+            Some(tls_error) => self.explain(broker, tls_error),
+            None if matches!(
+                error.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionAborted
+            ) =>
+            {
+                format!(
+                    "the server ended the connection during the TLS handshake ({}): is {} a TLS \
+                     port? (plain MQTT is usually 1883: use tcp://)",
+                    io_reason(error),
+                    broker.port
+                )
+            }
+            None => io_reason(error),
+        };
+        Failure::new(Class::Tls, format!("TLS with {broker} failed: {reason}"))
+    }
+
+    fn explain(&self, broker: &Broker, error: &rustls::Error) -> String {
+        let trust = &self.trust;
+        match error {
+            rustls::Error::InvalidCertificate(cert) => match cert {
+                CertificateError::UnknownIssuer => format!(
+                    "the broker's certificate is not signed by any CA in {trust}; give the CA \
+                     that signed it with --root-ca-crt"
+                ),
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    "the broker's certificate has expired".to_string()
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    "the broker's certificate is not valid yet (check this machine's clock)"
+                        .to_string()
+                }
+                CertificateError::NotValidForName => format!(
+                    "the broker's certificate is not valid for the host name {}; connect with \
+                     a name the certificate lists",
+                    broker.host
+                ),
+                CertificateError::NotValidForNameContext { presented, .. } => format!(
+                    "the broker's certificate is not valid for the host name {} (it is for {}); \
+                     connect with a name the certificate lists",
+                    broker.host,
+                    presented
+                        .iter()
+                        .map(|name| plain_name(name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                CertificateError::Revoked => "the broker's certificate is revoked".to_string(),
+                other => format!("the broker's certificate is not acceptable ({other:?})"),
+            },
+            rustls::Error::AlertReceived(alert) => match alert {
+                AlertDescription::CertificateRequired => {
+                    "the broker asked for a client certificate and we sent none: set \
+                     --certificate, --private-key and --use-certificate"
+                        .to_string()
+                }
+                AlertDescription::HandshakeFailure if !self.sends_client_certificate => {
+                    "the broker ended the handshake (handshake_failure); it may require a \
+                     client certificate: set --certificate, --private-key and --use-certificate"
+                        .to_string()
+                }
+                AlertDescription::BadCertificate
+                | AlertDescription::UnknownCA
+                | AlertDescription::CertificateUnknown
+                | AlertDescription::UnsupportedCertificate
+                | AlertDescription::CertificateExpired
+                | AlertDescription::CertificateRevoked
+                | AlertDescription::AccessDenied
+                    if self.sends_client_certificate =>
+                {
+                    format!(
+                        "the broker rejected our client certificate ({alert:?}): is it issued by a \
+                         CA the broker trusts, and still valid?"
+                    )
+                }
+                AlertDescription::NoApplicationProtocol => format!(
+                    "the broker refused the ALPN protocol(s) we offered ({}); check --alpn",
+                    self.offered_alpn()
+                ),
+                other => format!("the broker sent the TLS alert {other:?}"),
+            },
+            rustls::Error::NoApplicationProtocol => format!(
+                "the broker accepted none of the ALPN protocols we offered ({})",
+                self.offered_alpn()
+            ),
+            other => other.to_string(),
+        }
+    }
+
+    fn offered_alpn(&self) -> String {
+        let offered: Vec<String> = self
+            .config
+            .alpn_protocols
+            .iter()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        if offered.is_empty() {
+            "none".to_string()
+        } else {
+            offered.join(", ")
+        }
+    }
+}
+
+/// rustls names a certificate's names as `DnsName("host")` / `IpAddress(..)`: show the name.
+fn plain_name(presented: &str) -> &str {
+    match (presented.find("(\""), presented.rfind("\")")) {
+        (Some(start), Some(end)) if start + 2 <= end => &presented[start + 2..end],
+        _ => presented,
+    }
+}
+
+/// The rustls error inside an I/O error, if any. An `io::Error`'s `source()` skips the error it
+/// wraps, so look at `get_ref()` first and then walk the chain.
+pub fn rustls_error(error: &io::Error) -> Option<&rustls::Error> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = error.get_ref().map(|e| e as _);
+    while let Some(inner) = current {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            current = io.get_ref().map(|e| e as _);
+            continue;
+        }
+        current = inner.source();
+    }
+    None
+}
+
+fn read_pem_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
+    if path.is_dir() {
+        return Err(Failure::usage(format!(
+            "cannot read the {what} {}: it is a directory",
+            path.display()
+        )));
+    }
+    fs::read(path).map_err(|e| {
+        Failure::usage(format!(
+            "cannot read the {what} {}: {}",
+            path.display(),
+            io_reason(&e)
+        ))
+    })
+}
+
+fn pem_problem(path: &Path, what: &str, error: &pem::Error) -> Failure {
+    let reason = match error {
+        pem::Error::NoItemsFound => "it holds no PEM block of the expected kind".to_string(),
+        other => format!("it is not valid PEM ({other:?})"),
+    };
+    Failure::usage(format!("the {what} {}: {reason}", path.display()))
+}
+
+fn certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    let bytes = read_pem_file(path, what)?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_problem(path, what, &e))?;
+    if certs.is_empty() {
+        return Err(Failure::usage(format!(
+            "the {what} {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
+fn roots_from_file(path: &Path) -> Result<RootCertStore, Failure> {
+    let what = "CA bundle";
+    let mut roots = RootCertStore::empty();
+    for (index, cert) in certificates(path, what)?.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| {
+            Failure::usage(format!(
+                "the {what} {}: certificate #{} cannot be used as a CA ({e})",
+                path.display(),
+                index + 1
+            ))
+        })?;
+    }
+    verbose!(
+        "trusting {} CA certificate(s) from {}",
+        roots.len(),
+        path.display()
+    );
+    Ok(roots)
+}
+
+/// The system trust store. A store that partly fails to load is used for what loads; what
+/// did not is said with -v. Only an empty result is an error.
+fn system_roots() -> Result<RootCertStore, Failure> {
+    let loaded = rustls_native_certs::load_native_certs();
+    for error in &loaded.errors {
+        verbose!("system trust store: {error}");
+    }
+    let mut roots = RootCertStore::empty();
+    let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
+    verbose!("trusting {added} CA certificate(s) from the system trust store ({ignored} unusable)");
+    if roots.is_empty() {
+        return Err(Failure::usage(
+            "the system trust store has no usable CA certificate: give the broker's CA with \
+             --root-ca-crt (for AWS IoT Core: Amazon Root CA 1, AmazonRootCA1.pem)",
+        ));
+    }
+    Ok(roots)
+}
+
+fn certificate_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+    let chain = certificates(path, "certificate")?;
+    verbose!(
+        "client certificate chain from {}: {} certificate(s)",
+        path.display(),
+        chain.len()
+    );
+    Ok(chain)
+}
+
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Failure> {
+    let what = "private key";
+    let bytes = read_pem_file(path, what)?;
+    let text = String::from_utf8_lossy(&bytes);
+    if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
+        return Err(Failure::usage(format!(
+            "the private key {} is encrypted (password-protected), which mqtt-send cannot use; \
+             decrypt it first, e.g. openssl pkey -in {} -out key.pem",
+            path.display(),
+            path.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| match e {
+        pem::Error::NoItemsFound => Failure::usage(format!(
+            "the private key {} holds no private key (expected -----BEGIN RSA PRIVATE KEY-----, \
+             -----BEGIN PRIVATE KEY----- or -----BEGIN EC PRIVATE KEY-----)",
+            path.display()
+        )),
+        other => pem_problem(path, what, &other),
+    })?;
+    let kind = match &key {
+        PrivateKeyDer::Pkcs1(_) => "PKCS#1 RSA",
+        PrivateKeyDer::Pkcs8(_) => "PKCS#8",
+        PrivateKeyDer::Sec1(_) => "SEC1 EC",
+        _ => "unknown",
+    };
+    verbose!("private key from {}: {kind}", path.display());
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_443_with_a_client_certificate_offers_the_aws_alpn() {
+        assert_eq!(
+            alpn_protocols(&[], 443, true),
+            vec![AWS_IOT_ALPN.to_string()]
+        );
+    }
+
+    #[test]
+    fn no_alpn_elsewhere_or_without_a_client_certificate() {
+        assert!(alpn_protocols(&[], 8883, true).is_empty());
+        assert!(alpn_protocols(&[], 443, false).is_empty());
+    }
+
+    #[test]
+    fn given_alpn_wins() {
+        let given = vec!["mqtt".to_string(), "x".to_string()];
+        assert_eq!(alpn_protocols(&given, 443, true), given);
+        assert_eq!(alpn_protocols(&given, 8883, false), given);
+    }
+
+    #[test]
+    fn presented_names_are_shown_plainly() {
+        assert_eq!(plain_name("DnsName(\"localhost\")"), "localhost");
+        assert_eq!(plain_name("10.0.0.1"), "10.0.0.1");
+    }
+
+    #[test]
+    fn rustls_errors_are_found_inside_io_errors() {
+        let inner = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(AlertDescription::CertificateRequired),
+        );
+        assert!(matches!(
+            rustls_error(&inner),
+            Some(rustls::Error::AlertReceived(
+                AlertDescription::CertificateRequired
+            ))
+        ));
+        let wrapped = io::Error::other(inner);
+        assert!(rustls_error(&wrapped).is_some());
+        assert!(rustls_error(&io::Error::from(io::ErrorKind::ConnectionReset)).is_none());
+    }
+}
