@@ -56,6 +56,7 @@ pub struct Settings {
     pub password: Option<Secret>,
     pub tls: TlsOptions,
     pub timeout: Duration,
+    pub retries: u32,
 }
 
 /// TLS material and choices, as given (paths already resolved against the config's folder).
@@ -245,7 +246,6 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
             broker.host
         )));
     }
-    not_yet(retries > 0, "--retries")?;
     not_yet(lines, "--lines")?;
     not_yet(ndjson, "--ndjson")?;
 
@@ -260,6 +260,7 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
         password,
         tls,
         timeout,
+        retries,
     })
 }
 
@@ -715,6 +716,7 @@ mod tests {
         assert_eq!(s.qos, QoS::ExactlyOnce);
         assert!(!s.retain);
         assert_eq!(s.timeout, Duration::from_secs(30));
+        assert_eq!(s.retries, 0);
         assert!(s.client_id.starts_with("mqtt-send-"));
         assert_eq!(s.client_id.len(), "mqtt-send-".len() + 8);
         assert!(s.client_id[10..].bytes().all(|b| b.is_ascii_hexdigit()));

@@ -11,6 +11,7 @@ mod log;
 mod outcome;
 mod payload;
 mod publish;
+mod signals;
 mod tls;
 mod wire;
 

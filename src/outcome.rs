@@ -25,6 +25,10 @@ pub enum Class {
     Timeout,
     /// The broker dropped or rejected the publish after accepting the connection.
     Dropped,
+    /// SIGINT (Ctrl-C).
+    Interrupted,
+    /// SIGTERM.
+    Terminated,
 }
 
 impl Class {
@@ -38,6 +42,8 @@ impl Class {
             Class::Refused => 5,
             Class::Timeout => 6,
             Class::Dropped => 7,
+            Class::Interrupted => 130,
+            Class::Terminated => 143,
         }
     }
 }
@@ -87,6 +93,9 @@ pub struct Details {
     pub bytes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
+    /// Connection attempts made (more than one with --retries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
 }
 
 /// The end of a run: success or a failure, plus what we know. Printed once, then exit.
@@ -221,6 +230,8 @@ mod tests {
             (Class::Refused, 5),
             (Class::Timeout, 6),
             (Class::Dropped, 7),
+            (Class::Interrupted, 130),
+            (Class::Terminated, 143),
         ];
         for (class, code) in table {
             assert_eq!(class.exit_code(), code, "{class:?}");

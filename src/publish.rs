@@ -3,6 +3,8 @@
 //! it; every failure is classified where it arises and becomes the run's [`Outcome`].
 
 use std::net::SocketAddr;
+
+use bytes::Bytes;
 use std::time::Duration;
 
 use rumqttc::{Connect, Login, Packet, PubRel, Publish, QoS};
@@ -13,13 +15,14 @@ use crate::broker::Host;
 use crate::config::{Settings, io_reason};
 use crate::log::verbose;
 use crate::outcome::{Class, Details, Failure, Outcome};
+use crate::signals::{Signal, Signals};
 use crate::tls::{Tls, rustls_error};
 use crate::wire::{MAX_PACKET, Received, Stream, Wire, WireError};
 
 /// Packet id of the single message.
 const PACKET_ID: u16 = 1;
 
-/// Where the run is, so a deadline that fires can say what we were waiting for.
+/// Where an attempt is, so a deadline or a signal can say what we were waiting for.
 #[derive(Debug, Clone)]
 enum Step {
     Reading,
@@ -35,44 +38,186 @@ enum Step {
     },
 }
 
+impl Step {
+    /// Whether the broker has accepted the connection (CONNACK) in this step.
+    fn connected(&self) -> bool {
+        matches!(
+            self,
+            Step::Sending | Step::AwaitingAck(_) | Step::Closing { .. }
+        )
+    }
+}
+
 #[derive(Debug)]
 struct Progress {
     step: Step,
-    bytes: Option<usize>,
 }
+
+/// What the whole run (all attempts) has done, for the meta object.
+#[derive(Debug, Default)]
+struct Tally {
+    bytes: Option<usize>,
+    attempts: u32,
+}
+
+/// How long a goodbye (DISCONNECT) may take after a deadline or a signal.
+const GOODBYE: Duration = Duration::from_millis(100);
+/// The first retry waits this long; each next one twice as long (plus jitter).
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Publish as `settings` say and report what happened.
 pub async fn run(settings: &Settings) -> Outcome {
     let started = Instant::now();
-    let mut progress = Progress {
-        step: Step::Reading,
-        bytes: None,
-    };
-    warn_about_aws_qos2(settings);
-    let result = match prepare_tls(settings) {
-        Err(failure) => Err(failure),
-        Ok(tls) => {
-            let deadline = started + settings.timeout;
-            let attempt = attempt(settings, tls.as_ref(), &mut progress);
-            match tokio::time::timeout_at(deadline, attempt).await {
-                Ok(result) => result,
-                Err(_elapsed) => deadline_passed(settings, &progress),
-            }
-        }
-    };
+    let mut tally = Tally::default();
+    let result = publish_with_retries(settings, started + settings.timeout, &mut tally).await;
     let details = Details {
         broker: Some(settings.broker.to_string()),
         client_id: Some(settings.client_id.clone()),
         topic: Some(settings.topic.clone()),
         qos: Some(settings.qos as u8),
         retain: Some(settings.retain),
-        bytes: progress.bytes,
+        bytes: tally.bytes,
         elapsed_ms: Some(started.elapsed().as_millis() as u64),
+        attempts: (tally.attempts > 0).then_some(tally.attempts),
     };
     match result {
         Ok(message) => Outcome::success(message, details),
         Err(failure) => Outcome::failure(failure, details),
     }
+}
+
+/// Read the message, then attempt the publish until it succeeds, fails in a way a retry cannot
+/// fix, the retries run out, or the deadline or a signal ends the run.
+async fn publish_with_retries(
+    settings: &Settings,
+    deadline: Instant,
+    tally: &mut Tally,
+) -> Result<String, Failure> {
+    warn_about_aws_qos2(settings);
+    let tls = prepare_tls(settings)?;
+    let mut signals = Signals::listen();
+
+    let mut progress = Progress {
+        step: Step::Reading,
+    };
+    let read = tokio::time::timeout_at(deadline, settings.content.read());
+    let payload = tokio::select! {
+        read = read => match read {
+            Ok(payload) => payload?,
+            Err(_elapsed) => return deadline_passed(settings, &progress),
+        },
+        signal = signals.recv() => return Err(interrupted(settings, &progress, signal)),
+    };
+    check_size(settings, payload.len())?;
+    let payload = Bytes::from(payload);
+    tally.bytes = Some(payload.len());
+    verbose!(
+        "read {} bytes from {}",
+        payload.len(),
+        settings.content.describe()
+    );
+
+    loop {
+        tally.attempts += 1;
+        let retries_left = settings.retries.saturating_sub(tally.attempts - 1);
+        let connect_by = connect_deadline(deadline, retries_left);
+        progress.step = Step::Resolving;
+        let mut wire = None;
+        let outcome = {
+            let attempt = attempt(
+                settings,
+                tls.as_ref(),
+                &payload,
+                &mut progress,
+                &mut wire,
+                connect_by,
+            );
+            tokio::select! {
+                result = tokio::time::timeout_at(deadline, attempt) => Ok(result),
+                signal = signals.recv() => Err(signal),
+            }
+        };
+        let result = match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(_elapsed)) => deadline_passed(settings, &progress),
+            Err(signal) => Err(interrupted(settings, &progress, signal)),
+        };
+        // Cut short after CONNACK (deadline, signal, or a failed goodbye): still say goodbye.
+        if let Some(wire) = wire
+            .as_mut()
+            .filter(|_| result.is_err() && progress.step.connected())
+        {
+            wire.goodbye(GOODBYE).await;
+        }
+        let failure = match result {
+            Ok(delivered) => return Ok(delivered),
+            Err(failure) => failure,
+        };
+        if retries_left == 0 || !retryable(&failure, &progress) {
+            return Err(give_up(failure, tally.attempts, "no retries left"));
+        }
+        let pause = backoff(tally.attempts);
+        if Instant::now() + pause >= deadline {
+            return Err(give_up(
+                failure,
+                tally.attempts,
+                "the next retry would pass the deadline",
+            ));
+        }
+        verbose!(
+            "attempt {} failed ({}); retrying in {} ms",
+            tally.attempts,
+            failure.message,
+            pause.as_millis()
+        );
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            signal = signals.recv() => {
+                progress.step = Step::Resolving;
+                return Err(interrupted(settings, &progress, signal));
+            }
+        }
+    }
+}
+
+/// Only failures where nothing was published are retried: could not connect (3), and a
+/// deadline before CONNACK (6). Never usage (2), TLS (4), refused (5) or dropped (7).
+fn retryable(failure: &Failure, progress: &Progress) -> bool {
+    match failure.class {
+        Class::Connect => true,
+        Class::Timeout => !progress.step.connected(),
+        _ => false,
+    }
+}
+
+/// The deadline for one attempt's connect phase (DNS, TCP, TLS, CONNACK): with retries left,
+/// a share of the time left, so that a broker that never answers still leaves room to retry.
+fn connect_deadline(deadline: Instant, retries_left: u32) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let share = left / (retries_left + 1);
+    Instant::now() + share.max(left.min(Duration::from_secs(1)))
+}
+
+/// Exponential backoff from 0.5 s, doubling, with up to +50 % jitter so that many cron jobs do
+/// not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let base = FIRST_BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+    let jitter = (RandomState::new().hash_one(attempt) % 1000) as f64 / 2000.0;
+    base.mul_f64(1.0 + jitter)
+}
+
+fn give_up(failure: Failure, attempts: u32, why: &str) -> Failure {
+    if attempts <= 1 {
+        return failure;
+    }
+    Failure::new(
+        failure.class,
+        format!(
+            "{} (gave up after {attempts} attempts: {why})",
+            failure.message
+        ),
+    )
 }
 
 /// The TLS client, built before any network I/O (a bad file is exit 2), when the URL is TLS.
@@ -105,35 +250,41 @@ fn warn_about_aws_qos2(settings: &Settings) {
     }
 }
 
+/// One connection: connect (by `connect_by`), CONNECT/CONNACK, PUBLISH and its acks,
+/// DISCONNECT. The connection lives in `slot` so that the caller can still say goodbye if this
+/// future is cut short.
 async fn attempt(
     settings: &Settings,
     tls: Option<&Tls>,
+    payload: &Bytes,
     progress: &mut Progress,
+    slot: &mut Option<Wire>,
+    connect_by: Instant,
 ) -> Result<String, Failure> {
-    let payload = settings.content.read().await?;
-    check_size(settings, payload.len())?;
-    progress.bytes = Some(payload.len());
-    verbose!(
-        "read {} bytes from {}",
-        payload.len(),
-        settings.content.describe()
-    );
-
-    let tcp = connect_tcp(settings, progress).await?;
-    let stream: Box<dyn Stream> = match tls {
-        Some(tls) => {
-            progress.step = Step::TlsHandshake;
-            Box::new(tls.connect(tcp, &settings.broker).await?)
-        }
-        None => Box::new(tcp),
+    let connecting = async {
+        let tcp = connect_tcp(settings, progress).await?;
+        let stream: Box<dyn Stream> = match tls {
+            Some(tls) => {
+                progress.step = Step::TlsHandshake;
+                Box::new(tls.connect(tcp, &settings.broker).await?)
+            }
+            None => Box::new(tcp),
+        };
+        let wire = slot.insert(Wire::new(stream));
+        handshake(settings, tls, wire, progress).await
     };
-    let mut wire = Wire::new(stream);
-    handshake(settings, tls, &mut wire, progress).await?;
-    let delivered = publish(settings, &mut wire, progress, payload).await?;
+    match tokio::time::timeout_at(connect_by, connecting).await {
+        Ok(connected) => connected?,
+        Err(_elapsed) => return Err(timed_out(settings, &progress.step)),
+    }
+    let wire = slot
+        .as_mut()
+        .ok_or_else(|| Failure::new(Class::Internal, "connected without a connection (a bug)"))?;
+    let delivered = publish(settings, wire, progress, payload.clone()).await?;
     progress.step = Step::Closing {
         delivered: delivered.clone(),
     };
-    disconnect(settings, &mut wire).await.map(|()| delivered)
+    disconnect(settings, wire).await.map(|()| delivered)
 }
 
 /// MQTT frames a packet of at most 268 435 455 bytes after its fixed header.
@@ -302,10 +453,10 @@ async fn publish(
     settings: &Settings,
     wire: &mut Wire,
     progress: &mut Progress,
-    payload: Vec<u8>,
+    payload: Bytes,
 ) -> Result<String, Failure> {
     let bytes = payload.len();
-    let mut publish = Publish::new(settings.topic.as_str(), settings.qos, payload);
+    let mut publish = Publish::from_bytes(settings.topic.as_str(), settings.qos, payload);
     publish.retain = settings.retain;
     if settings.qos != QoS::AtMostOnce {
         publish.pkid = PACKET_ID;
@@ -442,6 +593,7 @@ fn before_connack(settings: &Settings, tls: Option<&Tls>, error: WireError) -> F
             return tls.failure(broker, e);
         }
     }
+    let error = peer_closed(error);
     let turned_away = if settings.tls.use_certificate {
         " (on AWS IoT Core: a certificate that is not active, or a policy that does not allow \
          iot:Connect for this client id)"
@@ -481,9 +633,25 @@ fn before_connack(settings: &Settings, tls: Option<&Tls>, error: WireError) -> F
     }
 }
 
+/// A reset, a broken pipe or an aborted connection is the peer closing on us, as far as a user
+/// is concerned: report it as closed.
+fn peer_closed(error: WireError) -> WireError {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    match error {
+        WireError::Io(e)
+            if matches!(e.kind(), ConnectionReset | BrokenPipe | ConnectionAborted) =>
+        {
+            verbose!("the connection ended: {e}");
+            WireError::Closed { mid_packet: false }
+        }
+        other => other,
+    }
+}
+
 /// A failure after the broker accepted the connection: the publish was not acknowledged.
 fn after_connack(settings: &Settings, doing: &str, error: WireError) -> Failure {
     let broker = &settings.broker;
+    let error = peer_closed(error);
     let what = match error {
         WireError::Closed { mid_packet: false } => {
             format!("{broker} closed the connection while we were {doing}")
@@ -518,41 +686,71 @@ fn after_connack(settings: &Settings, doing: &str, error: WireError) -> Failure 
     )
 }
 
-fn deadline_passed(settings: &Settings, progress: &Progress) -> Result<String, Failure> {
-    let after = format!("timed out after {} s", settings.timeout.as_secs_f64());
+/// What we were doing at `step`, and whether anything was published, as the end of a sentence
+/// that starts "timed out after 2 s" or "interrupted by SIGINT".
+fn situation(settings: &Settings, step: &Step) -> String {
     let broker = &settings.broker;
-    let message = match &progress.step {
+    match step {
         Step::Reading => format!(
-            "{after} reading the message from {}; nothing was sent",
+            "reading the message from {}; nothing was sent",
             settings.content.describe()
         ),
-        Step::Resolving => format!("{after} resolving {}; nothing was sent", broker.host),
+        Step::Resolving => format!("resolving {}; nothing was sent", broker.host),
         Step::Connecting(address) => format!(
-            "{after} connecting to {address} ({broker}): no answer (a firewall, or the wrong \
-             host or port); nothing was sent"
+            "connecting to {address} ({broker}): no answer (a firewall, or the wrong host or \
+             port); nothing was sent"
         ),
-        Step::TlsHandshake => format!(
-            "{after} in the TLS handshake with {broker}: is this a TLS port?; nothing was sent"
-        ),
+        Step::TlsHandshake => {
+            format!("in the TLS handshake with {broker} (is this a TLS port?); nothing was sent")
+        }
         Step::AwaitingConnAck => format!(
-            "{after}: {broker} accepted the connection but sent no CONNACK (is it an MQTT \
-             broker, and does it expect TLS on this port?); nothing was published"
+            "waiting for CONNACK: {broker} accepted the connection but sent no CONNACK (is it \
+             an MQTT broker, and does it expect TLS on this port?); nothing was published"
         ),
         Step::Sending => {
-            format!("{after} sending the message to {broker}; the broker may or may not have it")
+            format!("sending the message to {broker}; the broker may or may not have it")
         }
-        Step::AwaitingAck(ack) => format!(
-            "{after} waiting for {ack} from {broker}; the broker may or may not have the message"
+        Step::AwaitingAck(ack) => {
+            format!("waiting for {ack} from {broker}; the broker may or may not have the message")
+        }
+        Step::Closing { .. } => {
+            format!("closing the connection to {broker}; the QoS 0 message may not have arrived")
+        }
+    }
+}
+
+fn timed_out(settings: &Settings, step: &Step) -> Failure {
+    Failure::new(
+        Class::Timeout,
+        format!(
+            "timed out after {} s {}",
+            settings.timeout.as_secs_f64(),
+            situation(settings, step)
         ),
+    )
+}
+
+/// The deadline passed. Once a QoS 1/2 message is acknowledged, only the goodbye was left:
+/// that is still a success.
+fn deadline_passed(settings: &Settings, progress: &Progress) -> Result<String, Failure> {
+    match &progress.step {
         Step::Closing { delivered } if settings.qos != QoS::AtMostOnce => {
-            verbose!("{after} closing the connection after the acknowledgement");
-            return Ok(delivered.clone());
+            verbose!("the deadline passed while closing the connection after the acknowledgement");
+            Ok(delivered.clone())
         }
-        Step::Closing { .. } => format!(
-            "{after} closing the connection to {broker}; the QoS 0 message may not have arrived"
+        step => Err(timed_out(settings, step)),
+    }
+}
+
+fn interrupted(settings: &Settings, progress: &Progress, signal: Signal) -> Failure {
+    Failure::new(
+        signal.class(),
+        format!(
+            "interrupted by {} {}",
+            signal.name(),
+            situation(settings, &progress.step)
         ),
-    };
-    Err(Failure::new(Class::Timeout, message))
+    )
 }
 
 fn packet_name(packet: &Packet) -> &'static str {

@@ -45,6 +45,9 @@ pub struct Wire {
     stream: Box<dyn Stream>,
     incoming: BytesMut,
     outgoing: BytesMut,
+    /// A write was cut off (the run was cancelled mid-flush): the stream may hold half a
+    /// packet, so nothing more may be written to it.
+    torn: bool,
 }
 
 impl Wire {
@@ -53,6 +56,7 @@ impl Wire {
             stream,
             incoming: BytesMut::with_capacity(4096),
             outgoing: BytesMut::with_capacity(4096),
+            torn: false,
         }
     }
 
@@ -66,10 +70,27 @@ impl Wire {
 
     /// Write everything queued to the socket.
     pub async fn flush(&mut self) -> Result<(), WireError> {
+        self.torn = true;
         self.stream.write_all(&self.outgoing).await?;
         self.outgoing.clear();
         self.stream.flush().await?;
+        self.torn = false;
         Ok(())
+    }
+
+    /// End a session that was cut short (deadline or signal) after CONNACK: DISCONNECT if the
+    /// stream is between packets, then close, all within `grace`. Best effort: the outcome is
+    /// already decided.
+    pub async fn goodbye(&mut self, grace: std::time::Duration) {
+        let farewell = async {
+            if !self.torn {
+                self.outgoing.clear();
+                self.queue(&Packet::Disconnect)?;
+                self.flush().await?;
+            }
+            self.close().await
+        };
+        let _ = tokio::time::timeout(grace, farewell).await;
     }
 
     /// The next packet from the broker.

@@ -5,5 +5,8 @@ mod support;
 
 mod config_errors;
 mod examples;
+mod faults;
+mod retries;
 mod send;
+mod signals;
 mod tls;

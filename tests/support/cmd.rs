@@ -1,7 +1,7 @@
 //! Running mqtt-send: a clean environment every time, and the checks every run must pass.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -58,20 +58,48 @@ pub fn run(command: &mut Command) -> Run {
 }
 
 pub fn run_with_stdin(command: &mut Command, stdin: Option<&[u8]>) -> Run {
+    let started = Instant::now();
+    let mut child = spawn(command, stdin.is_some());
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        pipe.write_all(bytes).expect("write stdin");
+    }
+    finish(child, started)
+}
+
+/// Start the run, send it `signal` (e.g. "INT", "TERM") after `after`, and collect what it did.
+/// Its stdin is a pipe that stays open (and empty) until the run ends.
+pub fn run_and_signal(command: &mut Command, signal: &str, after: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = spawn(command, true);
+    let stdin = child.stdin.take();
+    std::thread::sleep(after);
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} failed");
+    let run = finish(child, started);
+    drop(stdin);
+    run
+}
+
+fn spawn(command: &mut Command, piped_stdin: bool) -> Child {
     command
-        .stdin(if stdin.is_some() {
+        .stdin(if piped_stdin {
             Stdio::piped()
         } else {
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = command.spawn().expect("mqtt-send starts");
-    if let Some(bytes) = stdin {
-        let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(bytes).expect("write stdin");
-    }
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mqtt-send starts")
+}
+
+/// Wait for the run and check what every run must satisfy.
+fn finish(child: Child, started: Instant) -> Run {
     let output = child.wait_with_output().expect("mqtt-send finishes");
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

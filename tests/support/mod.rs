@@ -5,11 +5,13 @@
 pub mod broker;
 pub mod certs;
 pub mod cmd;
+pub mod codec;
+pub mod fault;
 pub mod servers;
 pub mod subscriber;
 pub mod tls_server;
 
 pub use broker::Mosquitto;
-pub use cmd::{mqtt_send, run, run_with_stdin};
+pub use cmd::{mqtt_send, run, run_and_signal, run_with_stdin};
 pub use servers::SilentServer;
 pub use subscriber::Subscriber;

@@ -1,11 +1,13 @@
 //! A plain MQTT 3.1.1 subscriber on a blocking socket, using rumqttc's codec. `connect` returns
 //! once the broker has acknowledged the subscription, so nothing published after it is missed.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+
+use super::codec::{read_packet, write_packet};
 use rumqttc::{Connect, Login, Packet, PubAck, PubComp, PubRec, QoS, Subscribe, SubscribeFilter};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,33 +62,17 @@ impl Subscriber {
     }
 
     fn send(&mut self, packet: Packet) {
-        let mut out = BytesMut::new();
-        packet.write(&mut out, usize::MAX).expect("encode");
-        self.stream.write_all(&out).expect("subscriber write");
+        write_packet(&mut self.stream, packet).expect("subscriber write");
     }
 
     /// The next packet, or None when `wait` passes first (or the broker closed).
     fn read(&mut self, wait: Duration) -> Option<Packet> {
-        let deadline = Instant::now() + wait;
-        loop {
-            match Packet::read(&mut self.buffer, usize::MAX) {
-                Ok(packet) => return Some(packet),
-                Err(rumqttc::Error::InsufficientBytes(_)) => {}
-                Err(e) => panic!("subscriber could not read a packet: {e}"),
-            }
-            let left = deadline.checked_duration_since(Instant::now())?;
-            self.stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .expect("timeout");
-            let mut chunk = [0u8; 64 * 1024];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return None,
-                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return None;
-                }
-                Err(e) => panic!("subscriber read failed: {e}"),
-            }
+        let wait = wait.max(Duration::from_millis(1));
+        self.stream.set_read_timeout(Some(wait)).expect("timeout");
+        match read_packet(&mut self.stream, &mut self.buffer) {
+            Ok(packet) => packet,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+            Err(e) => panic!("subscriber read failed: {e}"),
         }
     }
 

@@ -2,7 +2,7 @@
 //! certificate) and then acts as a minimal MQTT broker: CONNACK, then PUBACK/PUBREC/PUBCOMP.
 //! mosquitto has no server-side ALPN, so this is how we see what mqtt-send offers.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -15,6 +15,7 @@ use rustls::server::{Acceptor, WebPkiClientVerifier};
 use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 
 use super::certs::Pair;
+use super::codec::{encode, read_packet};
 
 /// What one client offered in its ClientHello, and what it sent.
 #[derive(Debug, Clone, Default)]
@@ -114,47 +115,19 @@ fn serve(
         .map_err(|(e, _)| io::Error::other(e))?;
     let mut tls = StreamOwned::new(connection, tcp);
     let mut buffer = BytesMut::new();
-    loop {
-        let packet = loop {
-            match Packet::read(&mut buffer, 1 << 20) {
-                Ok(packet) => break packet,
-                Err(rumqttc::Error::InsufficientBytes(_)) => {
-                    let mut chunk = [0u8; 4096];
-                    let n = tls.read(&mut chunk)?;
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    buffer.extend_from_slice(&chunk[..n]);
-                }
-                Err(e) => return Err(io::Error::other(e)),
-            }
-        };
+    while let Some(packet) = read_packet(&mut tls, &mut buffer)? {
         seen.client_certificate = tls.conn.peer_certificates().is_some();
-        let reply: Option<Vec<u8>> = match packet {
+        let reply = match packet {
             Packet::Connect(_) => Some(vec![0x20, 2, 0, 0]),
             Packet::Publish(publish) => {
                 seen.published.push(publish.payload.to_vec());
-                let mut out = BytesMut::new();
                 match publish.qos {
-                    QoS::AtMostOnce => {}
-                    QoS::AtLeastOnce => Packet::PubAck(PubAck::new(publish.pkid))
-                        .write(&mut out, 1 << 20)
-                        .map(|_| ())
-                        .unwrap(),
-                    QoS::ExactlyOnce => Packet::PubRec(PubRec::new(publish.pkid))
-                        .write(&mut out, 1 << 20)
-                        .map(|_| ())
-                        .unwrap(),
+                    QoS::AtMostOnce => Some(Vec::new()),
+                    QoS::AtLeastOnce => Some(encode(Packet::PubAck(PubAck::new(publish.pkid)))),
+                    QoS::ExactlyOnce => Some(encode(Packet::PubRec(PubRec::new(publish.pkid)))),
                 }
-                Some(out.to_vec())
             }
-            Packet::PubRel(rel) => {
-                let mut out = BytesMut::new();
-                Packet::PubComp(PubComp::new(rel.pkid))
-                    .write(&mut out, 1 << 20)
-                    .unwrap();
-                Some(out.to_vec())
-            }
+            Packet::PubRel(rel) => Some(encode(Packet::PubComp(PubComp::new(rel.pkid)))),
             Packet::Disconnect => None,
             _ => Some(Vec::new()),
         };
@@ -164,7 +137,8 @@ fn serve(
                 tls.write_all(&bytes)?;
                 tls.flush()?;
             }
-            None => return Ok(()),
+            None => break,
         }
     }
+    Ok(())
 }
