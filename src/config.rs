@@ -22,7 +22,7 @@ const MAX_RETRIES: u64 = 1000;
 const MAX_MQTT_STRING: usize = 65_535;
 
 /// The config keys we accept (Flint's, plus ours from SPEC.md).
-const KEYS: &[&str] = &[
+pub const KEYS: &[&str] = &[
     "action",
     "alpn",
     "broker",
@@ -123,7 +123,7 @@ impl fmt::Display for Origin<'_> {
 
 /// The config file's values, type-checked; paths resolved against the file's folder.
 #[derive(Debug, Default)]
-struct FileConfig {
+pub struct FileConfig {
     path: PathBuf,
     broker: Option<String>,
     client_id: Option<String>,
@@ -387,13 +387,19 @@ fn load(path: &Path) -> Result<FileConfig, Failure> {
             io_reason(&e)
         ))
     })?;
+    parse_file(path, &bytes)
+}
+
+/// Parse and type-check the bytes of the config file at `path`.
+pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<FileConfig, Failure> {
+    let shown = path.display();
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Failure::usage(format!(
             "the config file {shown} is empty; it must hold a JSON object such as \
              {{\"broker\": \"{DEFAULT_BROKER}\", \"topic\": \"a/b\"}}"
         )));
     }
-    let value: Value = serde_json::from_slice(&bytes)
+    let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| Failure::usage(format!("the config file {shown} is not valid JSON: {e}")))?;
     let Value::Object(map) = value else {
         return Err(Failure::usage(format!(

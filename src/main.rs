@@ -7,6 +7,8 @@
 mod broker;
 mod cli;
 mod config;
+#[cfg(test)]
+mod fuzz;
 mod log;
 mod outcome;
 mod payload;

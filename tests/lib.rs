@@ -3,10 +3,12 @@
 
 mod support;
 
+mod bad_input;
 mod config_errors;
 mod examples;
 mod faults;
 mod retries;
+mod secrets;
 mod send;
 mod signals;
 mod tls;
