@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::support::certs::{Ca, KeyFormat, Pair};
 use crate::support::tls_server::TlsServer;
-use crate::support::{Mosquitto, Subscriber, mqtt_send, run};
+use crate::support::{Mosquitto, Subscriber, mqtt_send, mqtt_send_to, run};
 
 const MUTUAL: &str =
     "require_certificate true\nuse_identity_as_username true\nallow_anonymous false";
@@ -197,16 +197,8 @@ fn a_broker_signed_by_another_ca_is_4() {
     let pki = pki();
     let broker = Mosquitto::with_tls(&pki.ca.pem, &pki.server, "allow_anonymous true");
     let stranger = Ca::new(pki.dir.path(), "stranger");
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &broker.tls_url(),
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "--root-ca-crt",
-        ])
+    let result = run(mqtt_send_to(&broker.tls_url())
+        .args(["--root-ca-crt"])
         .arg(&stranger.pem));
     result.expect(4).expect_message("not signed by any CA in");
     result.expect_message(stranger.pem.to_str().unwrap());
@@ -216,16 +208,8 @@ fn a_broker_signed_by_another_ca_is_4() {
 fn a_hostname_the_certificate_does_not_name_is_4() {
     let pki = pki();
     let broker = Mosquitto::with_tls(&pki.ca.pem, &pki.server, "allow_anonymous true");
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &format!("ssl://127.0.0.1:{}", broker.port),
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "--root-ca-crt",
-        ])
+    let result = run(mqtt_send_to(&format!("ssl://127.0.0.1:{}", broker.port))
+        .args(["--root-ca-crt"])
         .arg(&pki.ca.pem));
     result
         .expect(4)
@@ -236,16 +220,8 @@ fn a_hostname_the_certificate_does_not_name_is_4() {
 fn no_client_certificate_for_a_listener_that_requires_one_is_4() {
     let pki = pki();
     let broker = Mosquitto::with_tls(&pki.ca.pem, &pki.server, MUTUAL);
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &broker.tls_url(),
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "--root-ca-crt",
-        ])
+    let result = run(mqtt_send_to(&broker.tls_url())
+        .args(["--root-ca-crt"])
         .arg(&pki.ca.pem));
     result
         .expect(4)
@@ -258,9 +234,7 @@ fn a_client_certificate_from_an_untrusted_ca_is_4() {
     let broker = Mosquitto::with_tls(&pki.ca.pem, &pki.server, MUTUAL);
     let stranger = Ca::new(pki.dir.path(), "stranger");
     let client = stranger.client("outsider", "outsider", KeyFormat::EcPkcs8);
-    let result = run(mqtt_send()
-        .args(["-b", &broker.tls_url(), "-t", "t", "-m", "x"])
-        .args(tls_args(&pki.ca.pem, &client)));
+    let result = run(mqtt_send_to(&broker.tls_url()).args(tls_args(&pki.ca.pem, &client)));
     result
         .expect(4)
         .expect_message("rejected our client certificate");
@@ -271,16 +245,8 @@ fn an_expired_broker_certificate_is_4() {
     let pki = pki();
     let expired = pki.ca.expired_server("expired", &["localhost"]);
     let broker = Mosquitto::with_tls(&pki.ca.pem, &expired, "allow_anonymous true");
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &broker.tls_url(),
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "--root-ca-crt",
-        ])
+    let result = run(mqtt_send_to(&broker.tls_url())
+        .args(["--root-ca-crt"])
         .arg(&pki.ca.pem));
     result.expect(4).expect_message("expired");
 }
@@ -289,32 +255,12 @@ fn an_expired_broker_certificate_is_4() {
 fn tls_to_a_plain_port_is_4_and_plain_to_a_tls_port_is_3() {
     let pki = pki();
     let plain = Mosquitto::start();
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &format!("ssl://localhost:{}", plain.port),
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "--timeout",
-            "5",
-            "--root-ca-crt",
-        ])
+    let result = run(mqtt_send_to(&format!("ssl://localhost:{}", plain.port))
+        .args(["--timeout", "5", "--root-ca-crt"])
         .arg(&pki.ca.pem));
     result.expect(4).expect_message("TLS");
     let tls = Mosquitto::with_tls(&pki.ca.pem, &pki.server, "allow_anonymous true");
-    run(mqtt_send().args([
-        "-b",
-        &format!("tcp://localhost:{}", tls.port),
-        "-t",
-        "t",
-        "-m",
-        "x",
-        "--timeout",
-        "5",
-    ]))
-    .expect(3);
+    run(mqtt_send_to(&format!("tcp://localhost:{}", tls.port)).args(["--timeout", "5"])).expect(3);
 }
 
 #[test]
@@ -361,23 +307,13 @@ fn bad_key_and_certificate_files_are_2_naming_the_file_and_nothing_is_sent() {
         (&encrypted, &pki.ca.pem, "is encrypted", &encrypted.key),
         (&good, &garbage, "holds no PEM certificate", &garbage),
     ] {
-        let result = run(mqtt_send()
-            .args(["-b", &broker.tls_url(), "-t", "t", "-m", "x"])
-            .args(tls_args(ca, pair)));
+        let result = run(mqtt_send_to(&broker.tls_url()).args(tls_args(ca, pair)));
         result
             .expect(2)
             .expect_message(needle)
             .expect_message(file.to_str().unwrap());
     }
-    let result = run(mqtt_send().args([
-        "-b",
-        &broker.tls_url(),
-        "-t",
-        "t",
-        "-m",
-        "x",
-        "--use-certificate",
-    ]));
+    let result = run(mqtt_send_to(&broker.tls_url()).args(["--use-certificate"]));
     result
         .expect(2)
         .expect_message("--certificate and --private-key");
@@ -391,19 +327,8 @@ fn alpn_and_sni_are_offered() {
     let client = pki.ca.client("device", "device", KeyFormat::RsaPkcs1);
     let server = TlsServer::start(0, &pki.server, &pki.ca.pem, &["x-amzn-mqtt-ca"]).unwrap();
     let url = format!("ssl://localhost:{}", server.port);
-    run(mqtt_send()
-        .args([
-            "-b",
-            &url,
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "-q",
-            "1",
-            "--alpn",
-            "x-amzn-mqtt-ca",
-        ])
+    run(mqtt_send_to(&url)
+        .args(["-q", "1", "--alpn", "x-amzn-mqtt-ca"])
         .args(tls_args(&pki.ca.pem, &client)))
     .expect(0);
     // Not port 443 and no --alpn: nothing offered.
@@ -434,17 +359,8 @@ fn port_443_with_a_client_certificate_offers_x_amzn_mqtt_ca() {
             return;
         }
     };
-    run(mqtt_send()
-        .args([
-            "-b",
-            "mqtts://localhost:443",
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "-q",
-            "1",
-        ])
+    run(mqtt_send_to("mqtts://localhost:443")
+        .args(["-q", "1"])
         .args(tls_args(&pki.ca.pem, &client)))
     .expect(0);
     let seen = server.seen();
@@ -456,65 +372,31 @@ fn port_443_with_a_client_certificate_offers_x_amzn_mqtt_ca() {
 fn qos_2_to_a_max_qos_1_broker_is_7_at_once_and_qos_1_works() {
     let pki = pki();
     let plain = Mosquitto::with_listener("allow_anonymous true\nmax_qos 1\n", |_| {});
-    let result = run(mqtt_send().args([
-        "-b",
-        &plain.url(),
-        "-t",
-        "t",
-        "-m",
-        "x",
-        "-q",
-        "2",
-        "--timeout",
-        "20",
-    ]));
+    let result = run(mqtt_send_to(&plain.url()).args(["-q", "2", "--timeout", "20"]));
     result
         .expect(7)
         .expect_message("QoS 2")
         .expect_message("--qos 1");
-    assert!(
-        result.elapsed < Duration::from_secs(2),
-        "{:?}",
-        result.elapsed
-    );
-    run(mqtt_send().args(["-b", &plain.url(), "-t", "t", "-m", "x", "-q", "1"])).expect(0);
+    result.took(..Duration::from_secs(2));
+    run(mqtt_send_to(&plain.url()).args(["-q", "1"])).expect(0);
 
     // The same over TLS with a client certificate, as with AWS IoT Core.
     let tls = Mosquitto::with_tls(&pki.ca.pem, &pki.server, &format!("{MUTUAL}\nmax_qos 1"));
     let client = pki.ca.client("device", "device", KeyFormat::RsaPkcs1);
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &tls.tls_url(),
-            "-t",
-            "t",
-            "-m",
-            "x",
-            "--timeout",
-            "20",
-        ])
+    let result = run(mqtt_send_to(&tls.tls_url())
+        .args(["--timeout", "20"])
         .args(tls_args(&pki.ca.pem, &client)));
     result.expect(7).expect_message("try --qos 1");
-    assert!(
-        result.elapsed < Duration::from_secs(2),
-        "{:?}",
-        result.elapsed
-    );
+    result.took(..Duration::from_secs(2));
 }
 
 #[test]
 fn qos_2_to_aws_iot_is_warned_about_before_anything_is_sent() {
     // The CA file is missing, so the run stops at exit 2 before any network I/O.
-    let result = run(mqtt_send().args([
-        "-b",
-        "ssl://a1b2c3d4e5-ats.iot.us-east-1.amazonaws.com:8883",
-        "-t",
-        "t",
-        "-m",
-        "x",
-        "--root-ca-crt",
-        "/no/such/AmazonRootCA1.pem",
-    ]));
+    let result = run(
+        mqtt_send_to("ssl://a1b2c3d4e5-ats.iot.us-east-1.amazonaws.com:8883")
+            .args(["--root-ca-crt", "/no/such/AmazonRootCA1.pem"]),
+    );
     result.expect(2);
     assert!(
         result
@@ -523,18 +405,14 @@ fn qos_2_to_aws_iot_is_warned_about_before_anything_is_sent() {
         "{}",
         result.stderr
     );
-    let quiet = run(mqtt_send().args([
-        "-b",
-        "ssl://a1b2c3d4e5-ats.iot.us-east-1.amazonaws.com:8883",
-        "-t",
-        "t",
-        "-m",
-        "x",
-        "-q",
-        "1",
-        "--root-ca-crt",
-        "/no/such/AmazonRootCA1.pem",
-    ]));
+    let quiet = run(
+        mqtt_send_to("ssl://a1b2c3d4e5-ats.iot.us-east-1.amazonaws.com:8883").args([
+            "-q",
+            "1",
+            "--root-ca-crt",
+            "/no/such/AmazonRootCA1.pem",
+        ]),
+    );
     assert!(
         !quiet.stderr.contains("QoS 0 and 1 only"),
         "{}",

@@ -23,6 +23,13 @@ pub fn mqtt_send() -> Command {
     command
 }
 
+/// The usual test publish: message "x" to topic "t" on `broker`.
+pub fn mqtt_send_to(broker: &str) -> Command {
+    let mut command = mqtt_send();
+    command.args(["-b", broker, "-t", "t", "-m", "x"]);
+    command
+}
+
 /// What a user sees of one run.
 #[derive(Debug)]
 pub struct Run {
@@ -41,6 +48,16 @@ impl Run {
     /// Assert the exit status, showing everything the run printed if it differs.
     pub fn expect(&self, code: i32) -> &Self {
         assert_eq!(self.code, code, "unexpected exit status; run: {self:#?}");
+        self
+    }
+
+    /// Assert how long the run took.
+    pub fn took(&self, range: impl std::ops::RangeBounds<Duration> + std::fmt::Debug) -> &Self {
+        assert!(
+            range.contains(&self.elapsed),
+            "took {:?}, expected {range:?}; run: {self:#?}",
+            self.elapsed
+        );
         self
     }
 
