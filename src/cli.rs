@@ -132,12 +132,14 @@ pub struct Cli {
     )]
     pub retries: Option<String>,
 
-    /// Batch: every line of the content is one message, over one connection [config: lines]
+    /// Batch: every line of the content is one message to --topic, over one connection; empty
+    /// lines are skipped [config: lines]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "Behaviour")]
     pub lines: Option<bool>,
 
-    /// Batch: every line is {"topic","content","qos","retain"} [config: ndjson]
+    /// Batch: every line is {"topic","content","qos","retain"}; missing fields come from the
+    /// flags; empty lines are skipped [config: ndjson]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "Behaviour")]
     pub ndjson: Option<bool>,

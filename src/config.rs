@@ -43,12 +43,25 @@ pub const KEYS: &[&str] = &[
     "username",
 ];
 
+/// One message, or a batch of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The content is one message.
+    Single,
+    /// `--lines`: every non-empty line of the content is one message to the topic.
+    Lines,
+    /// `--ndjson`: every non-empty line is `{"topic","content","qos","retain"}`.
+    Ndjson,
+}
+
 /// Everything a run needs, validated. Built once; read by everything after.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub broker: Broker,
     pub client_id: String,
-    pub topic: String,
+    /// The topic; `None` only with `--ndjson`, where every line then names its own.
+    pub topic: Option<String>,
+    pub mode: Mode,
     pub qos: QoS,
     pub retain: bool,
     pub content: Source,
@@ -103,11 +116,13 @@ impl Env {
     }
 }
 
-/// Where a value came from, for error messages: `--qos`, or `"qos" in connector.json`.
+/// Where a value came from, for error messages: `--qos`, `"qos" in connector.json`, or
+/// `"qos" on line 7` of an `--ndjson` batch.
 #[derive(Clone, Copy)]
-enum Origin<'a> {
+pub enum Origin<'a> {
     Flag(&'static str),
     Key(&'static str, &'a Path),
+    Line(&'static str, u64),
     Default,
 }
 
@@ -116,6 +131,7 @@ impl fmt::Display for Origin<'_> {
         match self {
             Origin::Flag(flag) => write!(f, "{flag}"),
             Origin::Key(key, file) => write!(f, "\"{key}\" in {}", file.display()),
+            Origin::Line(key, line) => write!(f, "\"{key}\" on line {line}"),
             Origin::Default => f.write_str("the default"),
         }
     }
@@ -172,16 +188,33 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
         None => random_client_id(),
     };
 
-    let (topic, origin) = pick(
+    let lines = cli.lines.or(file.lines).unwrap_or(false);
+    let ndjson = cli.ndjson.or(file.ndjson).unwrap_or(false);
+    let mode = match (lines, ndjson) {
+        (false, false) => Mode::Single,
+        (true, false) => Mode::Lines,
+        (false, true) => Mode::Ndjson,
+        (true, true) => {
+            return Err(Failure::usage(
+                "--lines and --ndjson both ask for a batch: choose one (--ndjson reads every \
+                 line as a JSON message; --lines sends every line as it is)",
+            ));
+        }
+    };
+    let topic = match pick(
         cli.topic,
         Origin::Flag("--topic"),
         file.topic.clone(),
         key("topic"),
-    )
-    .ok_or_else(|| {
-        Failure::usage("no topic: give --topic TOPIC or \"topic\" in the config file")
-    })?;
-    let topic = validate_topic(topic, origin)?;
+    ) {
+        Some((topic, origin)) => Some(validate_topic(topic, origin)?),
+        None if mode == Mode::Ndjson => None,
+        None => {
+            return Err(Failure::usage(
+                "no topic: give --topic TOPIC or \"topic\" in the config file",
+            ));
+        }
+    };
 
     let qos = match cli.qos {
         Some(text) => qos_from_text(&text, Origin::Flag("--qos"))?,
@@ -236,9 +269,6 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
         Some(text) => retries_from_text(&text, Origin::Flag("--retries"))?,
         None => file.retries.unwrap_or(0),
     };
-    let lines = cli.lines.or(file.lines).unwrap_or(false);
-    let ndjson = cli.ndjson.or(file.ndjson).unwrap_or(false);
-
     if tls.use_certificate && !broker.tls {
         return Err(Failure::usage(format!(
             "use-certificate is true but the broker {broker} is not a TLS URL: client \
@@ -246,13 +276,12 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
             broker.host
         )));
     }
-    not_yet(lines, "--lines")?;
-    not_yet(ndjson, "--ndjson")?;
 
     Ok(Settings {
         broker,
         client_id,
         topic,
+        mode,
         qos,
         retain,
         content,
@@ -262,17 +291,6 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
         timeout,
         retries,
     })
-}
-
-/// Capabilities from SPEC.md that this build does not have yet: a clear exit 2, never a
-/// silent no-op.
-fn not_yet(used: bool, what: &str) -> Result<(), Failure> {
-    if used {
-        return Err(Failure::usage(format!(
-            "{what} is not supported by this version of mqtt-send yet"
-        )));
-    }
-    Ok(())
 }
 
 /// Flag beats config file; each value keeps its origin for error messages.
@@ -492,7 +510,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-fn type_name(value: &Value) -> &'static str {
+pub fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -503,21 +521,21 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-fn wrong_type(origin: Origin<'_>, expected: &str, value: &Value) -> Failure {
+pub fn wrong_type(origin: Origin<'_>, expected: &str, value: &Value) -> Failure {
     Failure::usage(format!(
         "{origin} must be {expected}, got {}",
         type_name(value)
     ))
 }
 
-fn string(value: Value, origin: Origin<'_>) -> Result<String, Failure> {
+pub fn string(value: Value, origin: Origin<'_>) -> Result<String, Failure> {
     match value {
         Value::String(text) => Ok(text),
         other => Err(wrong_type(origin, "a string", &other)),
     }
 }
 
-fn boolean(value: Value, origin: Origin<'_>) -> Result<bool, Failure> {
+pub fn boolean(value: Value, origin: Origin<'_>) -> Result<bool, Failure> {
     match value {
         Value::Bool(flag) => Ok(flag),
         other => Err(wrong_type(origin, "true or false", &other)),
@@ -573,7 +591,7 @@ fn qos_from_text(text: &str, origin: Origin<'_>) -> Result<QoS, Failure> {
     }
 }
 
-fn qos_from_json(value: Value, origin: Origin<'_>) -> Result<QoS, Failure> {
+pub fn qos_from_json(value: Value, origin: Origin<'_>) -> Result<QoS, Failure> {
     match &value {
         Value::String(text) if text.len() == 1 => qos_from_text(text, origin),
         Value::Number(n) => match n.as_u64() {
@@ -665,7 +683,7 @@ fn validate_client_id(id: String, origin: Origin<'_>) -> Result<String, Failure>
 }
 
 /// A topic we may publish to: not empty, no wildcards, no NUL, at most 65535 bytes.
-fn validate_topic(topic: String, origin: Origin<'_>) -> Result<String, Failure> {
+pub fn validate_topic(topic: String, origin: Origin<'_>) -> Result<String, Failure> {
     if topic.is_empty() {
         return Err(Failure::usage(format!("{origin}: the topic is empty")));
     }
@@ -746,7 +764,7 @@ mod tests {
         let s = merge(&["-c", path], Env::default()).unwrap();
         assert_eq!(s.broker.to_string(), "tcp://example.org:1884");
         assert_eq!(s.client_id, "flint");
-        assert_eq!(s.topic, "t/file");
+        assert_eq!(s.topic.as_deref(), Some("t/file"));
         assert_eq!(s.qos, QoS::AtLeastOnce);
         assert_eq!(s.content, Source::Inline(b"from file".to_vec()));
         assert!(s.retain);
@@ -782,7 +800,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.broker.to_string(), "tcp://other:1999");
         assert_eq!(s.client_id, "cli");
-        assert_eq!(s.topic, "t/flag");
+        assert_eq!(s.topic.as_deref(), Some("t/flag"));
         assert_eq!(s.qos, QoS::AtMostOnce);
         assert_eq!(s.content, Source::Inline(b"from flag".to_vec()));
         assert!(!s.retain);

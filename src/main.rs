@@ -4,6 +4,7 @@
 //! Data flows one way: argv + environment + config file → `Settings` → `publish::run` →
 //! `Outcome` → stdout + exit status.
 
+mod batch;
 mod broker;
 mod cli;
 mod config;

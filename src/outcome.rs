@@ -96,6 +96,15 @@ pub struct Details {
     /// Connection attempts made (more than one with --retries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
+    /// Batch mode: messages sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
+    /// Batch mode: messages the broker acknowledged (QoS 0: written).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<u64>,
+    /// Batch mode, on failure: the first input line not known to be acknowledged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume_from_line: Option<u64>,
 }
 
 /// The end of a run: success or a failure, plus what we know. Printed once, then exit.

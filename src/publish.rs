@@ -11,13 +11,14 @@ use rumqttc::{Connect, Login, Packet, PubRel, Publish, QoS};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::batch::{self, Lines, Message};
 use crate::broker::Host;
-use crate::config::{Settings, io_reason};
+use crate::config::{Mode, Settings, io_reason};
 use crate::log::verbose;
 use crate::outcome::{Class, Details, Failure, Outcome};
 use crate::signals::{Signal, Signals};
 use crate::tls::{Tls, rustls_error};
-use crate::wire::{MAX_PACKET, Received, Stream, Wire, WireError};
+use crate::wire::{MAX_PACKET, Received, Transport, Wire, WireError};
 
 /// Packet id of the single message.
 const PACKET_ID: u16 = 1;
@@ -32,6 +33,8 @@ enum Step {
     AwaitingConnAck,
     Sending,
     AwaitingAck(&'static str),
+    /// Sending a batch (`--lines`, `--ndjson`); the counts are in `Progress::batch`.
+    Batch,
     /// The message is delivered (QoS 1/2: acknowledged); we are closing the connection.
     Closing {
         delivered: String,
@@ -43,7 +46,7 @@ impl Step {
     fn connected(&self) -> bool {
         matches!(
             self,
-            Step::Sending | Step::AwaitingAck(_) | Step::Closing { .. }
+            Step::Sending | Step::AwaitingAck(_) | Step::Batch | Step::Closing { .. }
         )
     }
 }
@@ -51,6 +54,7 @@ impl Step {
 #[derive(Debug)]
 struct Progress {
     step: Step,
+    batch: batch::Tally,
 }
 
 /// What the whole run (all attempts) has done, for the meta object.
@@ -58,6 +62,8 @@ struct Progress {
 struct Tally {
     bytes: Option<usize>,
     attempts: u32,
+    /// The batch's counts (batch mode only).
+    batch: Option<batch::Tally>,
 }
 
 /// How long a goodbye (DISCONNECT) may take after a deadline or a signal.
@@ -73,12 +79,23 @@ pub async fn run(settings: &Settings) -> Outcome {
     let details = Details {
         broker: Some(settings.broker.to_string()),
         client_id: Some(settings.client_id.clone()),
-        topic: Some(settings.topic.clone()),
+        topic: settings.topic.clone(),
         qos: Some(settings.qos as u8),
         retain: Some(settings.retain),
         bytes: tally.bytes,
         elapsed_ms: Some(started.elapsed().as_millis() as u64),
         attempts: (tally.attempts > 0).then_some(tally.attempts),
+        ..Details::default()
+    };
+    let details = match &tally.batch {
+        Some(batch) => Details {
+            messages: Some(batch.messages),
+            acknowledged: Some(batch.acknowledged),
+            bytes: Some(batch.bytes as usize),
+            resume_from_line: result.is_err().then(|| batch.resume_from_line()),
+            ..details
+        },
+        None => details,
     };
     match result {
         Ok(message) => Outcome::success(message, details),
@@ -99,23 +116,19 @@ async fn publish_with_retries(
 
     let mut progress = Progress {
         step: Step::Reading,
+        batch: batch::Tally::default(),
     };
-    let read = tokio::time::timeout_at(deadline, settings.content.read());
-    let payload = tokio::select! {
-        read = read => match read {
-            Ok(payload) => payload?,
+    let prepare = prepare_work(settings);
+    let work = tokio::select! {
+        work = tokio::time::timeout_at(deadline, prepare) => match work {
+            Ok(work) => work?,
             Err(_elapsed) => return deadline_passed(settings, &progress),
         },
         signal = signals.recv() => return Err(interrupted(settings, &progress, signal)),
     };
-    check_size(settings, payload.len())?;
-    let payload = Bytes::from(payload);
-    tally.bytes = Some(payload.len());
-    verbose!(
-        "read {} bytes from {}",
-        payload.len(),
-        settings.content.describe()
-    );
+    if let Work::Single(message) = &work {
+        tally.bytes = Some(message.payload.len());
+    }
 
     loop {
         tally.attempts += 1;
@@ -127,7 +140,7 @@ async fn publish_with_retries(
             let attempt = attempt(
                 settings,
                 tls.as_ref(),
-                &payload,
+                &work,
                 &mut progress,
                 &mut wire,
                 connect_by,
@@ -142,6 +155,9 @@ async fn publish_with_retries(
             Ok(Err(_elapsed)) => deadline_passed(settings, &progress),
             Err(signal) => Err(interrupted(settings, &progress, signal)),
         };
+        if settings.mode != Mode::Single {
+            tally.batch = Some(std::mem::take(&mut progress.batch));
+        }
         // Cut short after CONNACK (deadline, signal, or a failed goodbye): still say goodbye.
         if let Some(wire) = wire
             .as_mut()
@@ -176,6 +192,44 @@ async fn publish_with_retries(
                 progress.step = Step::Resolving;
                 return Err(interrupted(settings, &progress, signal));
             }
+        }
+    }
+}
+
+/// What an attempt sends: one message (read now, once: stdin cannot be read twice), or a
+/// batch whose lines are read as they are sent.
+enum Work {
+    Single(Message),
+    Batch,
+}
+
+async fn prepare_work(settings: &Settings) -> Result<Work, Failure> {
+    match settings.mode {
+        Mode::Single => {
+            let payload = settings.content.read().await?;
+            let topic = settings.topic.clone().unwrap_or_default();
+            check_size(&topic, payload.len(), settings)?;
+            verbose!(
+                "read {} bytes from {}",
+                payload.len(),
+                settings.content.describe()
+            );
+            Ok(Work::Single(Message {
+                topic,
+                payload: Bytes::from(payload),
+                qos: settings.qos,
+                retain: settings.retain,
+            }))
+        }
+        Mode::Lines => Ok(Work::Batch),
+        Mode::Ndjson => {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || batch::check_ndjson(&settings))
+                .await
+                .map_err(|e| {
+                    Failure::new(Class::Internal, format!("the NDJSON check failed: {e}"))
+                })??;
+            Ok(Work::Batch)
         }
     }
 }
@@ -256,31 +310,39 @@ fn warn_about_aws_qos2(settings: &Settings) {
 async fn attempt(
     settings: &Settings,
     tls: Option<&Tls>,
-    payload: &Bytes,
+    work: &Work,
     progress: &mut Progress,
     slot: &mut Option<Wire>,
     connect_by: Instant,
 ) -> Result<String, Failure> {
     let connecting = async {
         let tcp = connect_tcp(settings, progress).await?;
-        let stream: Box<dyn Stream> = match tls {
+        let stream = match tls {
             Some(tls) => {
                 progress.step = Step::TlsHandshake;
-                Box::new(tls.connect(tcp, &settings.broker).await?)
+                Transport::Tls(Box::new(tls.connect(tcp, &settings.broker).await?))
             }
-            None => Box::new(tcp),
+            None => Transport::Plain(tcp),
         };
         let wire = slot.insert(Wire::new(stream));
         handshake(settings, tls, wire, progress).await
     };
     match tokio::time::timeout_at(connect_by, connecting).await {
         Ok(connected) => connected?,
-        Err(_elapsed) => return Err(timed_out(settings, &progress.step)),
+        Err(_elapsed) => return Err(timed_out(settings, progress)),
     }
     let wire = slot
         .as_mut()
         .ok_or_else(|| Failure::new(Class::Internal, "connected without a connection (a bug)"))?;
-    let delivered = publish(settings, wire, progress, payload.clone()).await?;
+    let delivered = match work {
+        Work::Single(message) => publish(settings, wire, progress, message).await?,
+        Work::Batch => {
+            progress.step = Step::Batch;
+            let mut lines = Lines::open(settings).await?;
+            let lost = |doing: &str, error| after_connack(settings, doing, error);
+            batch::send(wire, &mut lines, &mut progress.batch, lost).await?
+        }
+    };
     progress.step = Step::Closing {
         delivered: delivered.clone(),
     };
@@ -288,8 +350,8 @@ async fn attempt(
 }
 
 /// MQTT frames a packet of at most 268 435 455 bytes after its fixed header.
-fn check_size(settings: &Settings, payload: usize) -> Result<(), Failure> {
-    let packet = 5 + 2 + settings.topic.len() + 2 + payload;
+fn check_size(topic: &str, payload: usize, settings: &Settings) -> Result<(), Failure> {
+    let packet = 5 + 2 + topic.len() + 2 + payload;
     if packet > MAX_PACKET {
         return Err(Failure::usage(format!(
             "the message from {} is {payload} bytes; an MQTT packet holds at most 268435455",
@@ -453,17 +515,18 @@ async fn publish(
     settings: &Settings,
     wire: &mut Wire,
     progress: &mut Progress,
-    payload: Bytes,
+    message: &Message,
 ) -> Result<String, Failure> {
-    let bytes = payload.len();
-    let mut publish = Publish::from_bytes(settings.topic.as_str(), settings.qos, payload);
-    publish.retain = settings.retain;
-    if settings.qos != QoS::AtMostOnce {
+    let bytes = message.payload.len();
+    let mut publish =
+        Publish::from_bytes(message.topic.as_str(), message.qos, message.payload.clone());
+    publish.retain = message.retain;
+    if message.qos != QoS::AtMostOnce {
         publish.pkid = PACKET_ID;
     }
     let sent = format!(
         "published {bytes} bytes to {} at QoS {}",
-        settings.topic, settings.qos as u8
+        message.topic, message.qos as u8
     );
     progress.step = Step::Sending;
     wire.queue(&Packet::Publish(publish)).map_err(|e| {
@@ -688,9 +751,9 @@ fn after_connack(settings: &Settings, doing: &str, error: WireError) -> Failure 
 
 /// What we were doing at `step`, and whether anything was published, as the end of a sentence
 /// that starts "timed out after 2 s" or "interrupted by SIGINT".
-fn situation(settings: &Settings, step: &Step) -> String {
+fn situation(settings: &Settings, progress: &Progress) -> String {
     let broker = &settings.broker;
-    match step {
+    match &progress.step {
         Step::Reading => format!(
             "reading the message from {}; nothing was sent",
             settings.content.describe()
@@ -710,6 +773,7 @@ fn situation(settings: &Settings, step: &Step) -> String {
         Step::Sending => {
             format!("sending the message to {broker}; the broker may or may not have it")
         }
+        Step::Batch => format!("sending a batch to {broker}; {}", progress.batch.status()),
         Step::AwaitingAck(ack) => {
             format!("waiting for {ack} from {broker}; the broker may or may not have the message")
         }
@@ -719,13 +783,13 @@ fn situation(settings: &Settings, step: &Step) -> String {
     }
 }
 
-fn timed_out(settings: &Settings, step: &Step) -> Failure {
+fn timed_out(settings: &Settings, progress: &Progress) -> Failure {
     Failure::new(
         Class::Timeout,
         format!(
             "timed out after {} s {}",
             settings.timeout.as_secs_f64(),
-            situation(settings, step)
+            situation(settings, progress)
         ),
     )
 }
@@ -738,7 +802,7 @@ fn deadline_passed(settings: &Settings, progress: &Progress) -> Result<String, F
             verbose!("the deadline passed while closing the connection after the acknowledgement");
             Ok(delivered.clone())
         }
-        step => Err(timed_out(settings, step)),
+        _ => Err(timed_out(settings, progress)),
     }
 }
 
@@ -748,7 +812,7 @@ fn interrupted(settings: &Settings, progress: &Progress, signal: Signal) -> Fail
         format!(
             "interrupted by {} {}",
             signal.name(),
-            situation(settings, &progress.step)
+            situation(settings, progress)
         ),
     )
 }

@@ -36,6 +36,8 @@ pub enum Fault {
     NoPubComp,
     /// A well-behaved broker that waits this long before each answer.
     Slow(Duration),
+    /// Acknowledge this many PUBLISH packets, then close the connection.
+    AckThenClose(usize),
 }
 
 /// What one connection sent us, by packet name ("CONNECT", "PUBLISH", "DISCONNECT", ...).
@@ -116,6 +118,7 @@ fn behave(
         Fault::Slow(delay) => delay,
         _ => Duration::ZERO,
     };
+    let mut acknowledged = 0;
     while let Some(packet) = read_packet(&mut stream, &mut buffer)? {
         log(name(&packet));
         thread::sleep(delay);
@@ -132,18 +135,28 @@ fn behave(
             (Packet::Connect(_), _) => stream.write_all(&[0x20, 2, 0, 0])?,
             (Packet::Publish(_), Fault::CloseOnPublish) => return Ok(()),
             (Packet::Publish(_), Fault::NoAck) => {}
-            (Packet::Publish(publish), _) => match publish.qos {
-                QoS::AtMostOnce => {}
-                QoS::AtLeastOnce => {
-                    write_packet(&mut stream, Packet::PubAck(PubAck::new(publish.pkid)))?
-                }
-                QoS::ExactlyOnce => {
-                    write_packet(&mut stream, Packet::PubRec(PubRec::new(publish.pkid)))?;
-                    if fault == Fault::PubRecThenClose {
-                        return Ok(());
+            (Packet::Publish(_), Fault::AckThenClose(limit)) if acknowledged == limit => {
+                // Close the way a broker's close arrives whole: FIN first, then read what the
+                // client still sends, so no reset discards the acknowledgements in flight.
+                stream.shutdown(std::net::Shutdown::Write)?;
+                while read_packet(&mut stream, &mut buffer)?.is_some() {}
+                return Ok(());
+            }
+            (Packet::Publish(publish), _) => {
+                acknowledged += 1;
+                match publish.qos {
+                    QoS::AtMostOnce => {}
+                    QoS::AtLeastOnce => {
+                        write_packet(&mut stream, Packet::PubAck(PubAck::new(publish.pkid)))?
+                    }
+                    QoS::ExactlyOnce => {
+                        write_packet(&mut stream, Packet::PubRec(PubRec::new(publish.pkid)))?;
+                        if fault == Fault::PubRecThenClose {
+                            return Ok(());
+                        }
                     }
                 }
-            },
+            }
             (Packet::PubRel(_), Fault::NoPubComp) => {}
             (Packet::PubRel(rel), _) => {
                 write_packet(&mut stream, Packet::PubComp(PubComp::new(rel.pkid)))?

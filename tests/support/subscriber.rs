@@ -30,6 +30,16 @@ impl Subscriber {
     }
 
     pub fn connect_as(port: u16, login: Option<(&str, &str)>, filters: &[&str]) -> Self {
+        Self::connect_with(port, login, filters, QoS::ExactlyOnce)
+    }
+
+    /// Subscribe at QoS 0: the broker forwards without per-client inflight limits, so a
+    /// subscriber that reads fast enough sees every message of a large batch.
+    pub fn connect_qos0(port: u16, filters: &[&str]) -> Self {
+        Self::connect_with(port, None, filters, QoS::AtMostOnce)
+    }
+
+    fn connect_with(port: u16, login: Option<(&str, &str)>, filters: &[&str], qos: QoS) -> Self {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("subscriber connects");
         stream.set_nodelay(true).expect("nodelay");
         let mut subscriber = Subscriber {
@@ -49,7 +59,7 @@ impl Subscriber {
         }
         let filters = filters
             .iter()
-            .map(|f| SubscribeFilter::new((*f).to_string(), QoS::ExactlyOnce))
+            .map(|f| SubscribeFilter::new((*f).to_string(), qos))
             .collect::<Vec<_>>();
         let mut subscribe = Subscribe::new_many(filters);
         subscribe.pkid = 1;
@@ -72,6 +82,15 @@ impl Subscriber {
         match read_packet(&mut self.stream, &mut self.buffer) {
             Ok(packet) => packet,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+            // The broker went away (a test that kills it).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) =>
+            {
+                None
+            }
             Err(e) => panic!("subscriber read failed: {e}"),
         }
     }
@@ -99,6 +118,29 @@ impl Subscriber {
                 _ => {}
             }
         }
+    }
+
+    /// Every message until none has arrived for `idle`.
+    pub fn drain(&mut self, idle: Duration) -> Vec<Message> {
+        let mut all = Vec::new();
+        while let Some(message) = self.next(idle) {
+            all.push(message);
+        }
+        all
+    }
+
+    /// Collect on a thread of its own while the test runs mqtt-send: a subscriber that does not
+    /// read makes the broker drop what it cannot queue. Collects until no message has arrived
+    /// for `idle`, after a first one (waited for up to 60 s).
+    pub fn collect(mut self, idle: Duration) -> std::thread::JoinHandle<Vec<Message>> {
+        std::thread::spawn(move || {
+            let Some(first) = self.next(Duration::from_secs(60)) else {
+                return Vec::new();
+            };
+            let mut all = vec![first];
+            all.extend(self.drain(idle));
+            all
+        })
     }
 
     /// The next message, which must arrive within 5 s.
