@@ -7,9 +7,11 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{AlertDescription, CertificateError, ClientConfig, RootCertStore};
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{AlertDescription, CertificateError, ClientConfig, InconsistentKeys, RootCertStore};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -52,7 +54,7 @@ impl Tls {
             Some(path) => (roots_from_file(path)?, path.display().to_string()),
             None => (system_roots()?, "the system trust store".to_string()),
         };
-        let builder = ClientConfig::builder_with_provider(provider)
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| Failure::new(Class::Internal, format!("TLS setup: {e}")))?
             .with_root_certificates(roots);
@@ -68,19 +70,8 @@ impl Tls {
             };
             let chain = certificate_chain(cert_path)?;
             let key = private_key(key_path)?;
-            builder.with_client_auth_cert(chain, key).map_err(|e| match e {
-                rustls::Error::InconsistentKeys(_) => Failure::usage(format!(
-                    "the private key {} does not belong to the certificate {}: give the key that \
-                     was issued with this certificate",
-                    key_path.display(),
-                    cert_path.display()
-                )),
-                other => Failure::usage(format!(
-                    "cannot use the certificate {} with the key {}: {other}",
-                    cert_path.display(),
-                    key_path.display()
-                )),
-            })?
+            let certified = certified_key(&provider, chain, key, cert_path, key_path)?;
+            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(certified)))
         } else {
             if options.certificate.is_some() || options.private_key.is_some() {
                 verbose!(
@@ -363,6 +354,43 @@ fn certificate_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failur
         chain.len()
     );
     Ok(chain)
+}
+
+/// The client certificate and its key, checked to belong together. rustls cannot read the key
+/// out of an X.509 v1 certificate (what `openssl x509 -req` makes without extensions), which
+/// brokers accept: such a pair is sent unchecked, and the broker judges it.
+fn certified_key(
+    provider: &CryptoProvider,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<CertifiedKey, Failure> {
+    let signing_key = provider.key_provider.load_private_key(key).map_err(|e| {
+        Failure::usage(format!(
+            "the private key {} cannot be used for TLS: {e}",
+            key_path.display()
+        ))
+    })?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    match certified.keys_match() {
+        Ok(()) => {}
+        Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => {
+            return Err(Failure::usage(format!(
+                "the private key {} does not belong to the certificate {}: give the key that \
+                 was issued with this certificate",
+                key_path.display(),
+                cert_path.display()
+            )));
+        }
+        Err(e) => verbose!(
+            "cannot check that {} belongs to {} ({e}; an X.509 v1 certificate?): sending \
+             them as they are, the broker will check",
+            key_path.display(),
+            cert_path.display()
+        ),
+    }
+    Ok(certified)
 }
 
 fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Failure> {

@@ -419,3 +419,24 @@ fn qos_2_to_aws_iot_is_warned_about_before_anything_is_sent() {
         quiet.stderr
     );
 }
+
+#[test]
+fn an_x509_v1_client_certificate_is_sent_unchecked() {
+    let pki = pki();
+    let broker = Mosquitto::with_tls(&pki.ca.pem, &pki.server, MUTUAL);
+    let client = pki.ca.v1_client("legacy", "legacy-device");
+    let result = run(mqtt_send_to(&broker.tls_url())
+        .args(tls_args(&pki.ca.pem, &client))
+        .arg("-v"));
+    result.expect(0);
+    assert!(
+        result.stderr.contains("an X.509 v1 certificate?"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        broker.log().contains("u'legacy-device'"),
+        "{}",
+        broker.log()
+    );
+}

@@ -38,6 +38,8 @@ pub struct Ca {
     params: CertificateParams,
     key: KeyPair,
     pub pem: PathBuf,
+    /// The CA's private key, for openssl to sign with.
+    key_pem: PathBuf,
     dir: PathBuf,
 }
 
@@ -130,10 +132,13 @@ impl Ca {
         let cert = params.self_signed(&key).unwrap();
         let pem = dir.join(format!("{name}.pem"));
         fs::write(&pem, cert.pem()).unwrap();
+        let key_pem = dir.join(format!("{name}-ca.key"));
+        fs::write(&key_pem, key.serialize_pem()).unwrap();
         Ca {
             params,
             key,
             pem,
+            key_pem,
             dir: dir.to_path_buf(),
         }
     }
@@ -175,6 +180,43 @@ impl Ca {
         ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         self.issue(name, params, format)
+    }
+}
+
+impl Ca {
+    /// A client certificate as `openssl x509 -req` makes one without extensions: X.509 v1,
+    /// which brokers accept and rustls cannot read a key out of.
+    pub fn v1_client(&self, name: &str, cn: &str) -> Pair {
+        let path = |ext: &str| self.dir.join(format!("{name}.{ext}"));
+        let (key, csr, cert) = (path("key"), path("csr"), path("crt"));
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        openssl(&["genrsa", "-traditional", "-out", &s(&key), "2048"]);
+        openssl(&[
+            "req",
+            "-new",
+            "-key",
+            &s(&key),
+            "-out",
+            &s(&csr),
+            "-subj",
+            &format!("/CN={cn}"),
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &s(&csr),
+            "-CA",
+            &s(&self.pem),
+            "-CAkey",
+            &s(&self.key_pem),
+            "-CAcreateserial",
+            "-out",
+            &s(&cert),
+            "-days",
+            "2",
+        ]);
+        Pair { cert, key }
     }
 }
 
