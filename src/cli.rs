@@ -18,9 +18,19 @@ Exit status: 0 published (acknowledged), 2 usage/config, 3 could not connect, 4 
 5 refused by the broker, 6 timed out, 7 publish dropped by the broker, 1 internal error.
 One JSON meta object ({\"exit-code\":N,\"message\":...}) is printed on stdout.";
 
+const DESCRIPTION: &str = "\
+Publish an MQTT message, wait for the broker's acknowledgement, and report it as JSON.
+
+mqtt-send connects to an MQTT 3.1.1 broker (plain TCP or TLS, with a username and password or a \
+client certificate), publishes the message, waits for the broker's acknowledgement (PUBACK for \
+QoS 1, PUBCOMP for QoS 2), disconnects cleanly, prints one JSON meta object on stdout and exits \
+with the status that object names. One --timeout covers the whole run. The connection can come \
+from a Flint-style JSON config file (-c); flags override it. With --lines or --ndjson every \
+line of the input is one message, over one connection.";
+
 /// Publish an MQTT message, wait for the broker's acknowledgement, and report it as JSON.
 #[derive(Debug, Default, Parser)]
-#[command(name = "mqtt-send", version, after_long_help = EXAMPLES)]
+#[command(name = "mqtt-send", version, long_about = DESCRIPTION, after_long_help = EXAMPLES)]
 pub struct Cli {
     /// Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)
     #[arg(short = 'c', long, value_name = "FILE", help_heading = "Connection")]
@@ -147,6 +157,10 @@ pub struct Cli {
     /// Log protocol events and decisions on stderr (never a secret)
     #[arg(short = 'v', long, help_heading = "Behaviour")]
     pub verbose: bool,
+
+    /// Write the shell completions and the man page under DIR (for packagers and developers)
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub generate: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -21,26 +21,124 @@ const MAX_RETRIES: u64 = 1000;
 /// MQTT 3.1.1 strings (topic, client id, username, password) are at most 65535 bytes.
 const MAX_MQTT_STRING: usize = 65_535;
 
-/// The config keys we accept (Flint's, plus ours from SPEC.md).
-pub const KEYS: &[&str] = &[
-    "action",
-    "alpn",
-    "broker",
-    "certificate",
-    "client-id",
-    "content",
-    "lines",
-    "ndjson",
-    "password",
-    "private-key",
-    "qos",
-    "retain",
-    "retries",
-    "root-ca-crt",
-    "timeout",
-    "topic",
-    "use-certificate",
-    "username",
+/// A config key, with what the man page and `--help` say of it.
+pub struct Key {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub default: &'static str,
+    pub meaning: &'static str,
+}
+
+/// The config keys we accept (Flint's, plus ours from SPEC.md), in alphabetical order.
+pub const KEYS: &[Key] = &[
+    Key {
+        name: "action",
+        kind: "string",
+        default: "send",
+        meaning: "Flint's action name; only \"send\" is accepted",
+    },
+    Key {
+        name: "alpn",
+        kind: "string or list of strings",
+        default: "none; x-amzn-mqtt-ca on port 443 with a client certificate",
+        meaning: "ALPN protocol(s) to offer in the TLS handshake",
+    },
+    Key {
+        name: "broker",
+        kind: "string",
+        default: "tcp://localhost:1883",
+        meaning: "broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port]",
+    },
+    Key {
+        name: "certificate",
+        kind: "path",
+        default: "none",
+        meaning: "PEM client certificate (chain); relative to the config file's folder",
+    },
+    Key {
+        name: "client-id",
+        kind: "string",
+        default: "mqtt-send- and 8 random hex digits",
+        meaning: "MQTT client identifier (AWS IoT Core: the thing name)",
+    },
+    Key {
+        name: "content",
+        kind: "string",
+        default: "none",
+        meaning: "the message (--content-file replaces it)",
+    },
+    Key {
+        name: "lines",
+        kind: "boolean",
+        default: "false",
+        meaning: "batch: every non-empty line of the content is one message",
+    },
+    Key {
+        name: "ndjson",
+        kind: "boolean",
+        default: "false",
+        meaning: "batch: every non-empty line is {\"topic\",\"content\",\"qos\",\"retain\"}",
+    },
+    Key {
+        name: "password",
+        kind: "string",
+        default: "none",
+        meaning: "password; prefer MQTT_SEND_PASSWORD or --password-file",
+    },
+    Key {
+        name: "private-key",
+        kind: "path",
+        default: "none",
+        meaning: "PEM private key (PKCS#1, PKCS#8 or SEC1, not encrypted); relative to the config file's folder",
+    },
+    Key {
+        name: "qos",
+        kind: "0, 1 or 2 (number or one-digit string)",
+        default: "2",
+        meaning: "quality of service (AWS IoT Core: 0 or 1)",
+    },
+    Key {
+        name: "retain",
+        kind: "boolean",
+        default: "false",
+        meaning: "ask the broker to retain the message",
+    },
+    Key {
+        name: "retries",
+        kind: "whole number, 0 to 1000",
+        default: "0",
+        meaning: "retry failures where nothing was published, with backoff, inside the deadline",
+    },
+    Key {
+        name: "root-ca-crt",
+        kind: "path",
+        default: "the system trust store",
+        meaning: "PEM CA bundle that signs the broker's certificate; relative to the config file's folder",
+    },
+    Key {
+        name: "timeout",
+        kind: "seconds (number > 0)",
+        default: "30",
+        meaning: "one deadline for the whole run (or batch)",
+    },
+    Key {
+        name: "topic",
+        kind: "string",
+        default: "none (required, except with ndjson)",
+        meaning: "topic to publish to: no + or #, not empty",
+    },
+    Key {
+        name: "use-certificate",
+        kind: "boolean",
+        default: "false",
+        meaning: "authenticate with the client certificate (TLS only)",
+    },
+    Key {
+        name: "username",
+        kind: "string",
+        default: "none",
+        meaning: "user name",
+    },
 ];
 
 /// One message, or a batch of them.
@@ -439,7 +537,7 @@ fn parse_keys(path: &Path, dir: &Path, map: Map<String, Value>) -> Result<FileCo
         ..FileConfig::default()
     };
     for (name, value) in map {
-        let Some(key) = KEYS.iter().copied().find(|k| *k == name) else {
+        let Some(key) = KEYS.iter().map(|k| k.name).find(|k| *k == name) else {
             return Err(unknown_key(&name, path));
         };
         if value.is_null() {
@@ -481,12 +579,15 @@ fn parse_keys(path: &Path, dir: &Path, map: Map<String, Value>) -> Result<FileCo
 fn unknown_key(name: &str, path: &Path) -> Failure {
     let closest = KEYS
         .iter()
-        .map(|k| (edit_distance(&name.to_ascii_lowercase(), k), *k))
+        .map(|k| (edit_distance(&name.to_ascii_lowercase(), k.name), k.name))
         .min()
         .filter(|(distance, _)| *distance <= 3.max(name.len() / 3));
     let hint = match closest {
         Some((_, key)) => format!("; did you mean \"{key}\"?"),
-        None => format!("; known keys: {}", KEYS.join(", ")),
+        None => format!(
+            "; known keys: {}",
+            KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+        ),
     };
     Failure::usage(format!(
         "unknown key \"{name}\" in {}{hint}",

@@ -46,7 +46,7 @@ fn json() -> impl Strategy<Value = Value> {
 /// A config object: mostly known keys (so values reach the type checks), some unknown ones.
 fn config_object() -> impl Strategy<Value = Value> {
     let key = prop_oneof![
-        4 => prop::sample::select(config::KEYS.to_vec()).prop_map(str::to_string),
+        4 => prop::sample::select(config::KEYS.iter().map(|k| k.name).collect::<Vec<_>>()).prop_map(str::to_string),
         1 => ".{0,10}",
     ];
     hash_map(key, json(), 0..8).prop_map(|m| Value::Object(m.into_iter().collect()))

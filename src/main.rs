@@ -10,6 +10,7 @@ mod cli;
 mod config;
 #[cfg(test)]
 mod fuzz;
+mod generate;
 mod log;
 mod outcome;
 mod payload;
@@ -30,6 +31,23 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return outcome::clap_error(error),
     };
+    if let Some(dir) = &cli.generate {
+        return match generate::write_all(dir) {
+            Ok(written) => {
+                for path in written {
+                    eprintln!("mqtt-send: wrote {path}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!(
+                    "mqtt-send: cannot write the generated files under {}: {e}",
+                    dir.display()
+                );
+                ExitCode::from(Class::Internal.exit_code())
+            }
+        };
+    }
     if cli.verbose {
         log::enable();
     }

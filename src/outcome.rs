@@ -32,6 +32,48 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class, in exit-code order (for the man page).
+    pub const ALL: [Class; 9] = [
+        Class::Internal,
+        Class::Usage,
+        Class::Connect,
+        Class::Tls,
+        Class::Refused,
+        Class::Timeout,
+        Class::Dropped,
+        Class::Interrupted,
+        Class::Terminated,
+    ];
+
+    /// What the exit code tells a script (for the man page).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Class::Internal => {
+                "internal error (a bug in mqtt-send); whether anything was published is unknown"
+            }
+            Class::Usage => {
+                "usage or configuration error: bad flag, unreadable or malformed config, invalid value, missing topic or content, unreadable or unusable CA, certificate or key; nothing was sent"
+            }
+            Class::Connect => {
+                "could not connect: DNS, TCP refused or unreachable, the peer closed or spoke something other than MQTT before CONNACK; nothing was sent"
+            }
+            Class::Tls => {
+                "TLS failed: untrusted, expired or wrong-host server certificate, client certificate wanted or rejected, ALPN refused; nothing was sent"
+            }
+            Class::Refused => {
+                "the broker refused the connection (CONNACK return code: bad user name or password, not authorized, identifier rejected, server unavailable, or any other); nothing was sent"
+            }
+            Class::Timeout => {
+                "timed out: no CONNACK, PUBACK or PUBCOMP before --timeout; the message may or may not have been published"
+            }
+            Class::Dropped => {
+                "the broker dropped or rejected the publish after accepting the connection (e.g. QoS 2 to a broker that allows QoS 1 at most); not acknowledged"
+            }
+            Class::Interrupted => "interrupted by SIGINT; the meta object says how far the run got",
+            Class::Terminated => "terminated by SIGTERM; the meta object says how far the run got",
+        }
+    }
+
     /// The process exit status (and the meta object's `exit-code`) for this class.
     pub fn exit_code(self) -> u8 {
         match self {

@@ -732,6 +732,10 @@ fn after_connack(settings: &Settings, doing: &str, error: WireError) -> Failure 
             io_reason(&e)
         ),
     };
+    if settings.mode != Mode::Single {
+        // The batch adds how many were acknowledged and where to resume.
+        return Failure::new(Class::Dropped, what);
+    }
     let hint = match settings.qos {
         QoS::ExactlyOnce => {
             "; brokers that allow at most QoS 1 (AWS IoT Core, mosquitto with max_qos 1) close \

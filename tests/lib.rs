@@ -8,6 +8,7 @@ mod batch;
 mod config_errors;
 mod examples;
 mod faults;
+mod generated;
 mod retries;
 mod secrets;
 mod send;

@@ -1,0 +1,67 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'mqtt-send' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'mqtt-send'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'mqtt-send' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)')
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]')
+            [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'MQTT client identifier [config: client-id] [default: mqtt-send-<8 random hex digits>]')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'MQTT client identifier [config: client-id] [default: mqtt-send-<8 random hex digits>]')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Topic to publish to (no + or #) [config: topic]')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Topic to publish to (no + or #) [config: topic]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]')
+            [CompletionResult]::new('--qos', '--qos', [CompletionResultType]::ParameterName, 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]')
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'The message [config: content]')
+            [CompletionResult]::new('--content', '--content', [CompletionResultType]::ParameterName, 'The message [config: content]')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read the message from a file, byte for byte; - reads stdin')
+            [CompletionResult]::new('--content-file', '--content-file', [CompletionResultType]::ParameterName, 'Read the message from a file, byte for byte; - reads stdin')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Ask the broker to retain the message [config: retain] [default: false]')
+            [CompletionResult]::new('--retain', '--retain', [CompletionResultType]::ParameterName, 'Ask the broker to retain the message [config: retain] [default: false]')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Username [config: username]')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Username [config: username]')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file [config: password]')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file [config: password]')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the password from the first line of a file')
+            [CompletionResult]::new('--root-ca-crt', '--root-ca-crt', [CompletionResultType]::ParameterName, 'PEM CA bundle that signs the broker''s certificate [config: root-ca-crt] [default: system trust store]')
+            [CompletionResult]::new('--certificate', '--certificate', [CompletionResultType]::ParameterName, 'PEM client certificate (chain) [config: certificate]')
+            [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'PEM private key: PKCS#1, PKCS#8 or SEC1 [config: private-key]')
+            [CompletionResult]::new('--use-certificate', '--use-certificate', [CompletionResultType]::ParameterName, 'Authenticate with the client certificate [config: use-certificate] [default: false]')
+            [CompletionResult]::new('--alpn', '--alpn', [CompletionResultType]::ParameterName, 'ALPN protocol to offer, repeatable [config: alpn] [default on port 443 with a client certificate: x-amzn-mqtt-ca]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'One deadline for the whole run, in seconds [config: timeout] [default: 30]')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Retry connection failures where nothing was published [config: retries] [default: 0]')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines]')
+            [CompletionResult]::new('--ndjson', '--ndjson', [CompletionResultType]::ParameterName, 'Batch: every line is {"topic","content","qos","retain"}; missing fields come from the flags; empty lines are skipped [config: ndjson]')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Write the shell completions and the man page under DIR (for packagers and developers)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log protocol events and decisions on stderr (never a secret)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log protocol events and decisions on stderr (never a secret)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

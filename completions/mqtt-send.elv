@@ -1,0 +1,61 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[mqtt-send] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'mqtt-send'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'mqtt-send'= {
+            cand -c 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)'
+            cand --config 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)'
+            cand -b 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]'
+            cand --broker 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]'
+            cand -i 'MQTT client identifier [config: client-id] [default: mqtt-send-<8 random hex digits>]'
+            cand --client-id 'MQTT client identifier [config: client-id] [default: mqtt-send-<8 random hex digits>]'
+            cand -t 'Topic to publish to (no + or #) [config: topic]'
+            cand --topic 'Topic to publish to (no + or #) [config: topic]'
+            cand -q 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]'
+            cand --qos 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]'
+            cand -m 'The message [config: content]'
+            cand --content 'The message [config: content]'
+            cand -f 'Read the message from a file, byte for byte; - reads stdin'
+            cand --content-file 'Read the message from a file, byte for byte; - reads stdin'
+            cand -r 'Ask the broker to retain the message [config: retain] [default: false]'
+            cand --retain 'Ask the broker to retain the message [config: retain] [default: false]'
+            cand -u 'Username [config: username]'
+            cand --username 'Username [config: username]'
+            cand -P 'Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file [config: password]'
+            cand --password 'Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file [config: password]'
+            cand --password-file 'Read the password from the first line of a file'
+            cand --root-ca-crt 'PEM CA bundle that signs the broker''s certificate [config: root-ca-crt] [default: system trust store]'
+            cand --certificate 'PEM client certificate (chain) [config: certificate]'
+            cand --private-key 'PEM private key: PKCS#1, PKCS#8 or SEC1 [config: private-key]'
+            cand --use-certificate 'Authenticate with the client certificate [config: use-certificate] [default: false]'
+            cand --alpn 'ALPN protocol to offer, repeatable [config: alpn] [default on port 443 with a client certificate: x-amzn-mqtt-ca]'
+            cand --timeout 'One deadline for the whole run, in seconds [config: timeout] [default: 30]'
+            cand --retries 'Retry connection failures where nothing was published [config: retries] [default: 0]'
+            cand --lines 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines]'
+            cand --ndjson 'Batch: every line is {"topic","content","qos","retain"}; missing fields come from the flags; empty lines are skipped [config: ndjson]'
+            cand --generate 'Write the shell completions and the man page under DIR (for packagers and developers)'
+            cand -v 'Log protocol events and decisions on stderr (never a secret)'
+            cand --verbose 'Log protocol events and decisions on stderr (never a secret)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

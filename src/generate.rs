@@ -1,0 +1,204 @@
+//! `mqtt-send --generate DIR` (a hidden flag): the shell completions and the man page, made
+//! from the clap definition, written to DIR/completions and DIR/man. The copies committed at the
+//! top of the repository are kept in step with the code by a test.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+use clap_mangen::Man;
+use clap_mangen::roff::{Roff, bold, italic, roman};
+
+use crate::cli::Cli;
+use crate::config::{KEYS, PASSWORD_ENV};
+use crate::outcome::Class;
+
+const NAME: &str = "mqtt-send";
+
+/// Write every generated file under `dir`; returns the paths written.
+pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
+    let completions = dir.join("completions");
+    fs::create_dir_all(&completions)?;
+    let mut written = Vec::new();
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::PowerShell,
+        Shell::Elvish,
+    ] {
+        let path = clap_complete::generate_to(shell, &mut Cli::command(), NAME, &completions)?;
+        written.push(path.display().to_string());
+    }
+    let man = dir.join("man");
+    fs::create_dir_all(&man)?;
+    let page = man.join(format!("{NAME}.1"));
+    fs::write(&page, man_page()?)?;
+    written.push(page.display().to_string());
+    Ok(written)
+}
+
+/// The man page: clap's NAME, SYNOPSIS, DESCRIPTION and OPTIONS (its help headings as
+/// subsections), then CONFIG FILE, ENVIRONMENT, EXIT STATUS, EXAMPLES and SEE ALSO.
+pub fn man_page() -> io::Result<Vec<u8>> {
+    let man = Man::new(Cli::command()).manual("User Commands");
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    let mut options = Vec::new();
+    man.render_options_section(&mut options)?;
+    page.write_all(options_as_subsections(&String::from_utf8_lossy(&options)).as_bytes())?;
+    extra_sections().to_writer(&mut page)?;
+    Ok(page)
+}
+
+/// clap_mangen gives each help heading a section of its own; a man page has one OPTIONS
+/// section, with the groups as subsections.
+fn options_as_subsections(roff: &str) -> String {
+    roff.lines()
+        .map(|line| match line.strip_prefix(".SH ") {
+            Some(heading) if heading != "OPTIONS" => {
+                let mut words = heading.chars();
+                let title: String = words
+                    .next()
+                    .into_iter()
+                    .chain(words.flat_map(char::to_lowercase))
+                    .collect();
+                format!(".SS {title}\n")
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
+
+fn extra_sections() -> Roff {
+    let mut roff = Roff::new();
+    roff.control("SH", ["CONFIG FILE"]).text([
+        roman("A JSON object with the keys of the Flint MQTT connector (given with "),
+        bold("-c"),
+        roman("). A flag overrides its key; "),
+        bold("null"),
+        roman(
+            " means not set; an unknown key is an error that names the closest known key. \
+               Relative paths are resolved against the config file's folder.",
+        ),
+    ]);
+    for key in KEYS {
+        roff.control("TP", [])
+            .text([bold(key.name), roman(" ("), italic(key.kind), roman(")")])
+            .text([roman(format!(
+                "{}. Default: {}.",
+                capitalized(key.meaning),
+                key.default
+            ))]);
+    }
+    roff.control("SH", ["ENVIRONMENT"])
+        .control("TP", [])
+        .text([bold(PASSWORD_ENV)])
+        .text([roman(
+            "The password, when neither --password nor --password-file is given; it beats the \
+             config file's \"password\". Unlike --password it is not visible to ps(1).",
+        )]);
+    roff.control("SH", ["EXIT STATUS"]).text([roman(
+        "One JSON meta object is printed on stdout, {\"exit-code\":N,\"message\":\"...\"}, \
+         and the exit status equals its exit-code.",
+    )]);
+    roff.control("TP", []).text([bold("0")]).text([roman(
+        "Published: QoS 0 written and the connection closed cleanly; QoS 1 PUBACK received; \
+         QoS 2 PUBCOMP received (for a batch: every message).",
+    )]);
+    for class in Class::ALL {
+        roff.control("TP", [])
+            .text([bold(class.exit_code().to_string())])
+            .text([roman(format!("{}.", capitalized(class.meaning())))]);
+    }
+    roff.control("SH", ["EXAMPLES"]);
+    for (what, command) in [
+        (
+            "Publish one message to a local broker at QoS 2 (the default):",
+            "mqtt-send -t sensors/room1 -m '{\"temp\":21.5}'",
+        ),
+        (
+            "Everything from a Flint config file; the password from the environment:",
+            "MQTT_SEND_PASSWORD=secret mqtt-send -c connector.json -m ok",
+        ),
+        (
+            "A shadow update to AWS IoT Core with a client certificate (QoS 1):",
+            "mqtt-send -b ssl://xxxx-ats.iot.us-east-1.amazonaws.com:8883 -i thing -q 1 \\\n  --root-ca-crt AmazonRootCA1.pem --certificate cert.pem.crt \\\n  --private-key private.pem.key --use-certificate \\\n  -t '$aws/things/thing/shadow/update' -m '{\"state\":{\"reported\":{\"on\":true}}}'",
+        ),
+        (
+            "Every line of a file as one message, retrying a broker that is down:",
+            "mqtt-send -t plant/readings -q 1 --lines -f readings.txt --retries 5 --timeout 300",
+        ),
+    ] {
+        roff.text([roman(what)])
+            .control("IP", [])
+            .control("nf", [])
+            .text([roman(command)])
+            .control("fi", [])
+            .control("PP", []);
+    }
+    roff.control("SH", ["SEE ALSO"]).text([
+        bold("mosquitto_pub"),
+        roman("(1), "),
+        bold("mosquitto"),
+        roman("(8)"),
+    ]);
+    roff
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn man_page_has_the_sections_a_man_page_should() {
+        let page = String::from_utf8(man_page().unwrap()).unwrap();
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "\"CONFIG FILE\"",
+            "ENVIRONMENT",
+            "\"EXIT STATUS\"",
+            "EXAMPLES",
+            "\"SEE ALSO\"",
+        ] {
+            assert!(
+                page.contains(&format!(".SH {section}")),
+                "no {section} section"
+            );
+        }
+        for key in KEYS {
+            assert!(
+                page.contains(&format!("\\fB{}\\fR", key.name.replace('-', "\\-"))),
+                "config key {} missing",
+                key.name
+            );
+        }
+        for class in Class::ALL {
+            assert!(
+                page.contains(&format!("\\fB{}\\fR", class.exit_code())),
+                "exit code {} missing",
+                class.exit_code()
+            );
+        }
+        assert!(
+            page.contains(".SS Connection"),
+            "option groups are subsections"
+        );
+    }
+}
