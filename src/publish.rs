@@ -3,10 +3,9 @@
 //! it; every failure is classified where it arises and becomes the run's [`Outcome`].
 
 use std::net::SocketAddr;
-
-use bytes::Bytes;
 use std::time::Duration;
 
+use bytes::Bytes;
 use rumqttc::{Connect, Login, Packet, PubRel, Publish, QoS};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -305,8 +304,8 @@ fn warn_about_aws_qos2(settings: &Settings) {
 }
 
 /// One connection: connect (by `connect_by`), CONNECT/CONNACK, PUBLISH and its acks,
-/// DISCONNECT. The connection lives in `slot` so that the caller can still say goodbye if this
-/// future is cut short.
+/// DISCONNECT. The connection goes into `slot` as soon as it exists, so that the caller can
+/// still say goodbye if this future is cut short.
 async fn attempt(
     settings: &Settings,
     tls: Option<&Tls>,
@@ -316,7 +315,7 @@ async fn attempt(
     connect_by: Instant,
 ) -> Result<String, Failure> {
     let connecting = async {
-        let tcp = connect_tcp(settings, progress).await?;
+        let tcp = connect_tcp(settings, &mut *progress).await?;
         let stream = match tls {
             Some(tls) => {
                 progress.step = Step::TlsHandshake;
@@ -325,15 +324,13 @@ async fn attempt(
             None => Transport::Plain(tcp),
         };
         let wire = slot.insert(Wire::new(stream));
-        handshake(settings, tls, wire, progress).await
+        handshake(settings, tls, wire, &mut *progress).await?;
+        Ok::<_, Failure>(wire)
     };
-    match tokio::time::timeout_at(connect_by, connecting).await {
+    let wire = match tokio::time::timeout_at(connect_by, connecting).await {
         Ok(connected) => connected?,
         Err(_elapsed) => return Err(timed_out(settings, progress)),
-    }
-    let wire = slot
-        .as_mut()
-        .ok_or_else(|| Failure::new(Class::Internal, "connected without a connection (a bug)"))?;
+    };
     let delivered = match work {
         Work::Single(message) => publish(settings, wire, progress, message).await?,
         Work::Batch => {
@@ -624,14 +621,7 @@ async fn await_ack(
 /// DISCONNECT, flushed, then close our side. For QoS 1/2 the message is already acknowledged,
 /// so a failure here is only logged; for QoS 0 a clean close is what "published" means.
 async fn disconnect(settings: &Settings, wire: &mut Wire) -> Result<(), Failure> {
-    let closed = match wire.queue(&Packet::Disconnect) {
-        Ok(()) => match wire.flush().await {
-            Ok(()) => wire.close().await,
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
-    match closed {
+    match wire.disconnect().await {
         Ok(()) => {
             verbose!("sent DISCONNECT and closed the connection");
             Ok(())

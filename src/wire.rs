@@ -153,12 +153,11 @@ impl Wire {
     /// already decided.
     pub async fn goodbye(&mut self, grace: std::time::Duration) {
         let farewell = async {
-            if !self.torn {
-                self.outgoing.clear();
-                self.queue(&Packet::Disconnect)?;
-                self.flush().await?;
+            if self.torn {
+                return self.close().await;
             }
-            self.close().await
+            self.outgoing.clear();
+            self.disconnect().await
         };
         let _ = tokio::time::timeout(grace, farewell).await;
     }
@@ -212,6 +211,13 @@ impl Wire {
         Packet::read(&mut self.incoming, MAX_INCOMING)
             .map(|packet| Some(Received::Packet(packet)))
             .map_err(|e| WireError::Malformed(e.to_string()))
+    }
+
+    /// DISCONNECT, flushed, then close our side.
+    pub async fn disconnect(&mut self) -> Result<(), WireError> {
+        self.queue(&Packet::Disconnect)?;
+        self.flush().await?;
+        self.close().await
     }
 
     /// Close our side: TCP FIN (after a TLS close_notify on TLS).
