@@ -4,7 +4,6 @@
 //! from which input line a script can resume.
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::BufRead;
 
 use bytes::Bytes;
 use rumqttc::{Packet, PubRel, Publish, QoS};
@@ -192,52 +191,18 @@ impl Lines {
 }
 
 /// With `--ndjson` and a file (or inline content), check every line before anything is sent,
-/// so a bad line 90 000 is exit 2 with nothing published. Runs on a blocking thread.
-pub fn check_ndjson(settings: &Settings) -> Result<(), Failure> {
-    let template = Template::new(settings);
-    let check = |reader: &mut dyn BufRead| -> Result<u64, Failure> {
-        let mut buffer = Vec::new();
-        let mut line = 0;
-        let mut messages = 0;
-        loop {
-            buffer.clear();
-            let read = reader.read_until(b'\n', &mut buffer).map_err(|e| {
-                Failure::usage(format!(
-                    "cannot read line {} of {}: {}",
-                    line + 1,
-                    settings.content.describe(),
-                    io_reason(&e)
-                ))
-            })?;
-            if read == 0 {
-                return Ok(messages);
-            }
-            line += 1;
-            if let Some(text) = line_text(&buffer) {
-                template.message(line, text)?;
-                messages += 1;
-            }
-        }
-    };
-    let messages = match &settings.content {
-        Source::Inline(bytes) => check(&mut &bytes[..])?,
-        Source::File(path) => {
-            let file = std::fs::File::open(path).map_err(|e| {
-                Failure::usage(format!(
-                    "cannot read the content file {}: {}",
-                    path.display(),
-                    io_reason(&e)
-                ))
-            })?;
-            check(&mut std::io::BufReader::with_capacity(READ_BUFFER, file))?
-        }
-        // Stdin can be read once only: its lines are checked as they are sent.
-        Source::Stdin => return Ok(()),
-    };
-    verbose!(
-        "checked {messages} NDJSON message(s) in {}",
-        settings.content.describe()
-    );
+/// so a bad line 90 000 is exit 2 with nothing published. Stdin can be read once only: its
+/// lines are checked as they are sent.
+pub async fn check_ndjson(settings: &Settings) -> Result<(), Failure> {
+    if settings.content == Source::Stdin {
+        return Ok(());
+    }
+    let mut lines = Lines::open(settings).await?;
+    let mut messages = 0u64;
+    while lines.next().await?.is_some() {
+        messages += 1;
+    }
+    verbose!("checked {messages} NDJSON message(s) in {}", lines.source);
     Ok(())
 }
 
@@ -372,12 +337,11 @@ pub async fn send(
     let mut stopped: Option<Failure> = None;
     // A QoS 2 message read while the QoS 2 window was full, sent first next time.
     let mut held: Option<(u64, Message)> = None;
-    let mut queued = 0usize;
     loop {
         // Refill only once half a window is acknowledged: writes then carry many messages each,
         // instead of one per acknowledgement.
         let refill = slots.in_use <= WINDOW / 2 && slots.exactly_once <= QOS2_WINDOW / 2;
-        while refill && !exhausted && slots.in_use < WINDOW && queued < FLUSH_AT {
+        while refill && !exhausted && slots.in_use < WINDOW && wire.queued() < FLUSH_AT {
             let next = match held.take() {
                 Some(next) => Ok(Some(next)),
                 None => lines.next().await,
@@ -403,7 +367,6 @@ pub async fn send(
                 }
             };
             tally.sent(line, &message);
-            queued += message.payload.len() + message.topic.len() + 8;
             let mut publish = Publish::from_bytes(message.topic, message.qos, message.payload);
             publish.retain = message.retain;
             publish.pkid = match message.qos {
@@ -420,11 +383,10 @@ pub async fn send(
             })?;
         }
         tally.next_line = lines.line + 1;
-        if wire.has_queued() {
+        if wire.queued() > 0 {
             wire.flush()
                 .await
                 .map_err(|e| with_status(lost("sending the batch", e), tally))?;
-            queued = 0;
             for line in written_qos0.drain(..) {
                 tally.acknowledged(line);
             }

@@ -222,12 +222,7 @@ async fn prepare_work(settings: &Settings) -> Result<Work, Failure> {
         }
         Mode::Lines => Ok(Work::Batch),
         Mode::Ndjson => {
-            let settings = settings.clone();
-            tokio::task::spawn_blocking(move || batch::check_ndjson(&settings))
-                .await
-                .map_err(|e| {
-                    Failure::new(Class::Internal, format!("the NDJSON check failed: {e}"))
-                })??;
+            batch::check_ndjson(settings).await?;
             Ok(Work::Batch)
         }
     }

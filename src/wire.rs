@@ -162,9 +162,9 @@ impl Wire {
         let _ = tokio::time::timeout(grace, farewell).await;
     }
 
-    /// Whether packets are queued and not yet flushed.
-    pub fn has_queued(&self) -> bool {
-        !self.outgoing.is_empty()
+    /// Bytes of packets queued and not yet flushed.
+    pub fn queued(&self) -> usize {
+        self.outgoing.len()
     }
 
     /// The next packet from the broker.

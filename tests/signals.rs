@@ -32,7 +32,6 @@ fn sigterm_while_waiting_for_the_ack_is_143_and_disconnects() {
         .expect(143)
         .expect_message("interrupted by SIGTERM waiting for PUBACK");
     result.took(..Duration::from_secs(3));
-    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(broker.transcripts(), [["CONNECT", "PUBLISH", "DISCONNECT"]]);
 }
 

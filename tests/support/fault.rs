@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rumqttc::{Packet, PubAck, PubComp, PubRec, QoS};
@@ -45,7 +45,8 @@ pub type Transcript = Vec<&'static str>;
 
 pub struct FaultBroker {
     pub port: u16,
-    transcripts: Arc<Mutex<Vec<Transcript>>>,
+    /// Per connection: what it sent, and whether its handler has finished.
+    transcripts: Arc<Mutex<Vec<(Transcript, bool)>>>,
 }
 
 impl FaultBroker {
@@ -63,13 +64,14 @@ impl FaultBroker {
             for stream in listener.incoming().flatten() {
                 let index = {
                     let mut all = all.lock().unwrap();
-                    all.push(Vec::new());
+                    all.push((Vec::new(), false));
                     all.len() - 1
                 };
                 let record = Arc::clone(&all);
                 thread::spawn(move || {
-                    let mut log = |name: &'static str| record.lock().unwrap()[index].push(name);
+                    let mut log = |name: &'static str| record.lock().unwrap()[index].0.push(name);
                     let _ = behave(stream, fault, &mut log);
+                    record.lock().unwrap()[index].1 = true;
                 });
             }
         });
@@ -82,7 +84,20 @@ impl FaultBroker {
 
     /// One transcript per TCP connection accepted so far.
     pub fn transcripts(&self) -> Vec<Transcript> {
-        self.transcripts.lock().unwrap().clone()
+        // mqtt-send may exit before our handler has read its last packet: wait (up to 5 s) for
+        // every connection's handler to finish; each ends when its client closes.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let all = self.transcripts.lock().unwrap();
+            if all.iter().all(|(_, done)| *done) || Instant::now() >= deadline {
+                return all
+                    .iter()
+                    .map(|(transcript, _)| transcript.clone())
+                    .collect();
+            }
+            drop(all);
+            thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
