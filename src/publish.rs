@@ -309,6 +309,7 @@ async fn attempt(
     slot: &mut Option<Wire>,
     connect_by: Instant,
 ) -> Result<String, Failure> {
+    let share = connect_by.saturating_duration_since(Instant::now());
     let connecting = async {
         let tcp = connect_tcp(settings, &mut *progress).await?;
         let stream = match tls {
@@ -324,7 +325,7 @@ async fn attempt(
     };
     let wire = match tokio::time::timeout_at(connect_by, connecting).await {
         Ok(connected) => connected?,
-        Err(_elapsed) => return Err(timed_out(settings, progress)),
+        Err(_elapsed) => return Err(timed_out(settings, progress, share)),
     };
     let delivered = match work {
         Work::Single(message) => publish(settings, wire, progress, message).await?,
@@ -772,14 +773,20 @@ fn situation(settings: &Settings, progress: &Progress) -> String {
     }
 }
 
-fn timed_out(settings: &Settings, progress: &Progress) -> Failure {
+/// The deadline, or (with retries left) an attempt's share of it, after `waited`.
+fn timed_out(settings: &Settings, progress: &Progress, waited: Duration) -> Failure {
+    let total = settings.timeout.as_secs_f64();
+    let after = if waited < settings.timeout.saturating_sub(Duration::from_millis(50)) {
+        format!(
+            "{:.1} s (this attempt's share of the {total} s --timeout)",
+            waited.as_secs_f64()
+        )
+    } else {
+        format!("{total} s")
+    };
     Failure::new(
         Class::Timeout,
-        format!(
-            "timed out after {} s {}",
-            settings.timeout.as_secs_f64(),
-            situation(settings, progress)
-        ),
+        format!("timed out after {after} {}", situation(settings, progress)),
     )
 }
 
@@ -791,7 +798,7 @@ fn deadline_passed(settings: &Settings, progress: &Progress) -> Result<String, F
             verbose!("the deadline passed while closing the connection after the acknowledgement");
             Ok(delivered.clone())
         }
-        _ => Err(timed_out(settings, progress)),
+        _ => Err(timed_out(settings, progress, settings.timeout)),
     }
 }
 

@@ -67,8 +67,17 @@ fn retries_stop_at_the_deadline() {
 #[test]
 fn a_broker_that_never_answers_connect_is_retried_within_the_deadline() {
     let broker = FaultBroker::start(Fault::NoConnAck);
-    let result = run(mqtt_send_to(&broker.url()).args(["--retries", "2", "--timeout", "6"]));
+    let result = run(mqtt_send_to(&broker.url()).args(["--retries", "2", "--timeout", "6", "-v"]));
     result.expect(6).expect_message("sent no CONNACK");
+    // Each attempt before the last gets a third of the time left, and says so.
+    assert!(
+        result.stderr.contains(
+            "attempt 1 failed (timed out after 2.0 s (this attempt's share of the 6 s --timeout) \
+             waiting for CONNACK"
+        ),
+        "{}",
+        result.stderr
+    );
     assert!(
         broker.transcripts().len() >= 2,
         "{:?}",
