@@ -4,9 +4,9 @@
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::support::cmd::spawn;
 use crate::support::fault::{Fault, FaultBroker};
 use crate::support::{Mosquitto, Subscriber, mqtt_send, run, run_with_stdin};
 
@@ -216,25 +216,23 @@ fn a_real_broker_killed_mid_batch_is_reported_honestly() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("lines.txt");
     numbered_lines(&input, 2_000_000);
-    let child = mqtt_send()
-        .args([
-            "-b",
-            &broker.url(),
-            "-t",
-            "batch",
-            "-q",
-            "1",
-            "--lines",
-            "--timeout",
-            "60",
-            "-f",
-        ])
-        .arg(&input)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(
+        mqtt_send()
+            .args([
+                "-b",
+                &broker.url(),
+                "-t",
+                "batch",
+                "-q",
+                "1",
+                "--lines",
+                "--timeout",
+                "60",
+                "-f",
+            ])
+            .arg(&input),
+        false,
+    );
     // Let part of the batch through, then take the broker away.
     let seen_before = sub.next(Duration::from_secs(5)).is_some();
     std::thread::sleep(Duration::from_millis(300));
@@ -322,25 +320,23 @@ fn memory_stays_flat_over_a_large_input() {
     file.flush().unwrap();
     drop(file);
     let started = Instant::now();
-    let mut child = mqtt_send()
-        .args([
-            "-b",
-            &broker.url(),
-            "-t",
-            "big",
-            "-q",
-            "1",
-            "--lines",
-            "--timeout",
-            "120",
-            "-f",
-        ])
-        .arg(&input)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        mqtt_send()
+            .args([
+                "-b",
+                &broker.url(),
+                "-t",
+                "big",
+                "-q",
+                "1",
+                "--lines",
+                "--timeout",
+                "120",
+                "-f",
+            ])
+            .arg(&input),
+        false,
+    );
     let peak = peak_rss_kib(&mut child);
     let output = child.wait_with_output().unwrap();
     let meta: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

@@ -102,7 +102,8 @@ pub fn run_and_signal(command: &mut Command, signal: &str, after: Duration) -> R
     run
 }
 
-fn spawn(command: &mut Command, piped_stdin: bool) -> Child {
+/// Start mqtt-send with stdout and stderr piped (collect them with `wait_with_output`).
+pub fn spawn(command: &mut Command, piped_stdin: bool) -> Child {
     command
         .stdin(if piped_stdin {
             Stdio::piped()
