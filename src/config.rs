@@ -6,13 +6,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rumqttc::QoS;
 use serde_json::{Map, Value};
 
 use crate::broker::{self, Broker, DEFAULT_BROKER};
 use crate::cli::Cli;
+use crate::input::Source;
+use crate::message::Qos as QoS;
 use crate::outcome::Failure;
-use crate::payload::Source;
 
 pub const PASSWORD_ENV: &str = "MQTT_SEND_PASSWORD";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -214,13 +214,11 @@ impl Env {
     }
 }
 
-/// Where a value came from, for error messages: `--qos`, `"qos" in connector.json`, or
-/// `"qos" on line 7` of an `--ndjson` batch.
+/// Where a value came from, for error messages: `--qos` or `"qos" in connector.json`.
 #[derive(Clone, Copy)]
 pub enum Origin<'a> {
     Flag(&'static str),
     Key(&'static str, &'a Path),
-    Line(&'static str, u64),
     Default,
 }
 
@@ -229,7 +227,6 @@ impl fmt::Display for Origin<'_> {
         match self {
             Origin::Flag(flag) => write!(f, "{flag}"),
             Origin::Key(key, file) => write!(f, "\"{key}\" in {}", file.display()),
-            Origin::Line(key, line) => write!(f, "\"{key}\" on line {line}"),
             Origin::Default => f.write_str("the default"),
         }
     }

@@ -1,29 +1,36 @@
-//! mqtt-send: publish one MQTT message, wait for the broker's acknowledgement, print one JSON
-//! meta object on stdout and exit with its code. See SPEC.md for the contract.
+//! mqtt-send: publish one MQTT message (or a file of them), wait for the broker's
+//! acknowledgement, print one JSON meta object on stdout and exit with its code. The README is
+//! the contract.
 //!
-//! Data flows one way: argv + environment + config file → `Settings` → `publish::run` →
-//! `Outcome` → stdout + exit status.
+//! Data flows one way: argv + environment + config file → `Settings` → `run::run` (input →
+//! session → in-flight state) → `Outcome` → stdout + exit status.
 
-mod batch;
 mod broker;
 mod cli;
+mod codec;
 mod config;
+mod error;
 #[cfg(test)]
 mod fuzz;
 mod generate;
+mod input;
 mod log;
+mod message;
 mod outcome;
-mod payload;
-mod publish;
+mod run;
+mod session;
 mod signals;
+mod state;
 mod tls;
+mod transport;
 mod wire;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::outcome::{Class, Details, Failure, Outcome};
+use crate::error::Error;
+use crate::outcome::{Class, Details, Outcome};
 
 fn main() -> ExitCode {
     outcome::install_panic_hook();
@@ -66,14 +73,11 @@ fn run(settings: &config::Settings) -> Outcome {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            let failure = Failure::new(
-                Class::Internal,
-                format!("cannot start the async runtime: {e}"),
-            );
-            return Outcome::failure(failure, Details::default());
+            let error = Error::Internal(format!("cannot start the async runtime: {e}"));
+            return Outcome::failure(error, Details::default());
         }
     };
-    let outcome = runtime.block_on(publish::run(settings));
+    let outcome = runtime.block_on(run::run(settings));
     // A read of stdin that is still blocked (deadline passed) must not keep us alive.
     runtime.shutdown_background();
     outcome

@@ -7,6 +7,10 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::error::Error;
+use crate::message::Qos;
+use crate::state::TopicSummary;
+
 /// Why a run did not publish. Each class is one exit code (see SPEC.md), so a script can tell
 /// "network down, retry" from "bad certificate, page someone".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,7 +94,7 @@ impl Class {
     }
 }
 
-/// A failure with its class, decided where it arose, and a sentence a person can act on.
+/// A configuration failure: its class and a sentence a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub class: Class,
@@ -149,10 +153,73 @@ pub struct Details {
     pub resume_from_line: Option<u64>,
 }
 
+/// What a successful run delivered, for its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    One {
+        bytes: usize,
+        topic: String,
+        qos: Qos,
+    },
+    Batch {
+        messages: u64,
+        bytes: u64,
+        topics: TopicSummary,
+        /// The QoS of every line (`--lines`); `None` when lines choose their own (`--ndjson`).
+        qos: Option<Qos>,
+        any_qos0: bool,
+    },
+}
+
+impl fmt::Display for Delivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Delivered::One { bytes, topic, qos } => {
+                write!(f, "published {bytes} bytes to {topic} at QoS {qos}: ")?;
+                f.write_str(match qos {
+                    Qos::AtMostOnce => {
+                        "written to the connection, which closed cleanly (QoS 0 has no \
+                         acknowledgement)"
+                    }
+                    Qos::AtLeastOnce => "acknowledged (PUBACK)",
+                    Qos::ExactlyOnce => "acknowledged (PUBCOMP)",
+                })
+            }
+            Delivered::Batch {
+                messages,
+                bytes,
+                topics,
+                qos,
+                any_qos0,
+            } => {
+                write!(f, "published {messages} message(s), {bytes} bytes, to ")?;
+                match topics {
+                    TopicSummary::One(topic) => f.write_str(topic)?,
+                    TopicSummary::Many { count, more: false } => write!(f, "{count} topics")?,
+                    TopicSummary::Many { count, more: true } => {
+                        write!(f, "more than {count} topics")?
+                    }
+                }
+                if let Some(qos) = qos {
+                    write!(f, " at QoS {qos}")?;
+                }
+                f.write_str(": all acknowledged")?;
+                if *messages == 0 {
+                    f.write_str(" (the input had no messages)")
+                } else if *any_qos0 {
+                    f.write_str(" (QoS 0 messages: written, and the connection closed cleanly)")
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
 /// The end of a run: success or a failure, plus what we know. Printed once, then exit.
 #[derive(Debug)]
 pub struct Outcome {
-    pub result: Result<String, Failure>,
+    pub result: Result<Delivered, Error>,
     pub details: Details,
 }
 
@@ -166,16 +233,16 @@ struct Meta<'a> {
 }
 
 impl Outcome {
-    pub fn success(message: String, details: Details) -> Self {
+    pub fn success(delivered: Delivered, details: Details) -> Self {
         Outcome {
-            result: Ok(message),
+            result: Ok(delivered),
             details,
         }
     }
 
-    pub fn failure(failure: Failure, details: Details) -> Self {
+    pub fn failure(error: impl Into<Error>, details: Details) -> Self {
         Outcome {
-            result: Err(failure),
+            result: Err(error.into()),
             details,
         }
     }
@@ -183,19 +250,23 @@ impl Outcome {
     pub fn exit_code(&self) -> u8 {
         match &self.result {
             Ok(_) => 0,
-            Err(failure) => failure.class.exit_code(),
+            Err(error) => error.class().exit_code(),
+        }
+    }
+
+    fn message(&self) -> String {
+        match &self.result {
+            Ok(delivered) => delivered.to_string(),
+            Err(error) => error.to_string(),
         }
     }
 
     /// The meta object, one line of JSON.
     pub fn meta_json(&self) -> String {
-        let message = match &self.result {
-            Ok(message) => message.as_str(),
-            Err(failure) => failure.message.as_str(),
-        };
+        let message = self.message();
         let meta = Meta {
             exit_code: self.exit_code(),
-            message,
+            message: &message,
             details: &self.details,
         };
         serde_json::to_string(&meta).unwrap_or_else(|_| {
@@ -207,8 +278,8 @@ impl Outcome {
     /// Print the meta object on stdout (the failure's sentence also on stderr, for people
     /// reading a terminal or a cron mail) and return the exit status.
     pub fn report(self) -> ExitCode {
-        if let Err(failure) = &self.result {
-            eprintln!("mqtt-send: {}", failure.message);
+        if let Err(error) = &self.result {
+            eprintln!("mqtt-send: {error}");
         }
         print_meta(&self.meta_json());
         ExitCode::from(self.exit_code())
@@ -306,11 +377,64 @@ mod tests {
 
     #[test]
     fn success_is_exit_code_zero() {
-        let outcome = Outcome::success("published".into(), Details::default());
+        let delivered = Delivered::One {
+            bytes: 1,
+            topic: "t".into(),
+            qos: Qos::AtLeastOnce,
+        };
+        let outcome = Outcome::success(delivered, Details::default());
         assert_eq!(outcome.exit_code(), 0);
         assert_eq!(
             outcome.meta_json(),
-            r#"{"exit-code":0,"message":"published"}"#
+            r#"{"exit-code":0,"message":"published 1 bytes to t at QoS 1: acknowledged (PUBACK)"}"#
+        );
+    }
+
+    #[test]
+    fn a_batch_names_its_topics_and_qos() {
+        let batch = |topics, qos, messages, any_qos0| Delivered::Batch {
+            messages,
+            bytes: 10,
+            topics,
+            qos,
+            any_qos0,
+        };
+        assert_eq!(
+            batch(
+                TopicSummary::One("a".into()),
+                Some(Qos::AtLeastOnce),
+                2,
+                false
+            )
+            .to_string(),
+            "published 2 message(s), 10 bytes, to a at QoS 1: all acknowledged"
+        );
+        assert_eq!(
+            batch(
+                TopicSummary::Many {
+                    count: 4,
+                    more: false
+                },
+                None,
+                4,
+                true
+            )
+            .to_string(),
+            "published 4 message(s), 10 bytes, to 4 topics: all acknowledged (QoS 0 messages: \
+             written, and the connection closed cleanly)"
+        );
+        assert!(
+            batch(
+                TopicSummary::Many {
+                    count: 0,
+                    more: false
+                },
+                None,
+                0,
+                false
+            )
+            .to_string()
+            .ends_with("(the input had no messages)")
         );
     }
 }

@@ -17,9 +17,9 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::broker::{Broker, Host};
-use crate::config::{TlsOptions, io_reason};
+use crate::config::TlsOptions;
+use crate::error::{TlsProblem, TlsSetupError, io_reason};
 use crate::log::verbose;
-use crate::outcome::{Class, Failure};
 
 /// What AWS IoT Core wants on port 443 to speak MQTT with a client certificate.
 pub const AWS_IOT_ALPN: &str = "x-amzn-mqtt-ca";
@@ -48,7 +48,7 @@ pub fn alpn_protocols(given: &[String], port: u16, client_certificate: bool) -> 
 impl Tls {
     /// Read the CA bundle (or the system store), the client certificate and key, and build the
     /// client configuration. Every problem here is a usage error (2) naming the file.
-    pub fn new(options: &TlsOptions, broker: &Broker) -> Result<Self, Failure> {
+    pub fn new(options: &TlsOptions, broker: &Broker) -> Result<Self, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let (roots, trust) = match &options.root_ca_crt {
             Some(path) => (roots_from_file(path)?, path.display().to_string()),
@@ -56,17 +56,13 @@ impl Tls {
         };
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
-            .map_err(|e| Failure::new(Class::Internal, format!("TLS setup: {e}")))?
+            .expect("ring supports rustls's safe default protocol versions")
             .with_root_certificates(roots);
 
         let mut config = if options.use_certificate {
             let (Some(cert_path), Some(key_path)) = (&options.certificate, &options.private_key)
             else {
-                return Err(Failure::usage(
-                    "use-certificate is true but the certificate and private key are not both \
-                     given: set --certificate and --private-key (config keys \"certificate\" and \
-                     \"private-key\")",
-                ));
+                return Err(TlsSetupError::CertificateAndKeyNeeded);
             };
             let chain = certificate_chain(cert_path)?;
             let key = private_key(key_path)?;
@@ -90,11 +86,8 @@ impl Tls {
 
         let server_name = match &broker.host {
             Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
-            Host::Name(name) => ServerName::try_from(name.clone()).map_err(|_| {
-                Failure::usage(format!(
-                    "the broker host {name} is not a valid TLS server name"
-                ))
-            })?,
+            Host::Name(name) => ServerName::try_from(name.clone())
+                .map_err(|_| TlsSetupError::InvalidServerName { host: name.clone() })?,
         };
         Ok(Tls {
             config: Arc::new(config),
@@ -109,12 +102,12 @@ impl Tls {
         &self,
         tcp: TcpStream,
         broker: &Broker,
-    ) -> Result<TlsStream<TcpStream>, Failure> {
+    ) -> Result<TlsStream<TcpStream>, TlsProblem> {
         let connector = TlsConnector::from(Arc::clone(&self.config));
         let stream = connector
             .connect(self.server_name.clone(), tcp)
             .await
-            .map_err(|e| self.failure(broker, &e))?;
+            .map_err(|e| self.problem(broker, &e))?;
         let (_, session) = stream.get_ref();
         verbose!(
             "TLS handshake done: {:?}, {:?}, ALPN {}, SNI {}",
@@ -132,10 +125,10 @@ impl Tls {
         Ok(stream)
     }
 
-    /// A TLS failure as a sentence (exit 4). `error` is from the handshake, or from a read or
+    /// What went wrong with TLS (exit 4). `error` is from the handshake, or from a read or
     /// write after it (a server that rejects our certificate says so after the handshake).
-    pub fn failure(&self, broker: &Broker, error: &io::Error) -> Failure {
-        let reason = match rustls_error(error) {
+    pub fn problem(&self, broker: &Broker, error: &io::Error) -> TlsProblem {
+        match rustls_error(error) {
             Some(tls_error) => self.explain(broker, tls_error),
             None if matches!(
                 error.kind(),
@@ -145,61 +138,47 @@ impl Tls {
                     | io::ErrorKind::ConnectionAborted
             ) =>
             {
-                format!(
-                    "the server ended the connection during the TLS handshake ({}): is {} a TLS \
-                     port? (plain MQTT is usually 1883: use tcp://)",
-                    io_reason(error),
-                    broker.port
-                )
+                TlsProblem::ClosedInHandshake {
+                    reason: io_reason(error),
+                    port: broker.port,
+                }
             }
-            None => io_reason(error),
-        };
-        Failure::new(Class::Tls, format!("TLS with {broker} failed: {reason}"))
+            None => TlsProblem::Other(io_reason(error)),
+        }
     }
 
-    fn explain(&self, broker: &Broker, error: &rustls::Error) -> String {
-        let trust = &self.trust;
+    fn explain(&self, broker: &Broker, error: &rustls::Error) -> TlsProblem {
         match error {
             rustls::Error::InvalidCertificate(cert) => match cert {
-                CertificateError::UnknownIssuer => format!(
-                    "the broker's certificate is not signed by any CA in {trust}; give the CA \
-                     that signed it with --root-ca-crt"
-                ),
+                CertificateError::UnknownIssuer => TlsProblem::UnknownIssuer {
+                    trust: self.trust.clone(),
+                },
                 CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
-                    "the broker's certificate has expired".to_string()
+                    TlsProblem::Expired
                 }
                 CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                    "the broker's certificate is not valid yet (check this machine's clock)"
-                        .to_string()
+                    TlsProblem::NotValidYet
                 }
-                CertificateError::NotValidForName => format!(
-                    "the broker's certificate is not valid for the host name {}; connect with \
-                     a name the certificate lists",
-                    broker.host
-                ),
-                CertificateError::NotValidForNameContext { presented, .. } => format!(
-                    "the broker's certificate is not valid for the host name {} (it is for {}); \
-                     connect with a name the certificate lists",
-                    broker.host,
-                    presented
-                        .iter()
-                        .map(|name| plain_name(name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                CertificateError::Revoked => "the broker's certificate is revoked".to_string(),
-                other => format!("the broker's certificate is not acceptable ({other:?})"),
+                CertificateError::NotValidForName => TlsProblem::WrongHost {
+                    host: broker.host.to_string(),
+                    names: Vec::new(),
+                },
+                CertificateError::NotValidForNameContext { presented, .. } => {
+                    TlsProblem::WrongHost {
+                        host: broker.host.to_string(),
+                        names: presented
+                            .iter()
+                            .map(|name| plain_name(name).to_string())
+                            .collect(),
+                    }
+                }
+                CertificateError::Revoked => TlsProblem::Revoked,
+                other => TlsProblem::BadCertificate(format!("{other:?}")),
             },
             rustls::Error::AlertReceived(alert) => match alert {
-                AlertDescription::CertificateRequired => {
-                    "the broker asked for a client certificate and we sent none: set \
-                     --certificate, --private-key and --use-certificate"
-                        .to_string()
-                }
+                AlertDescription::CertificateRequired => TlsProblem::CertificateRequired,
                 AlertDescription::HandshakeFailure if !self.sends_client_certificate => {
-                    "the broker ended the handshake (handshake_failure); it may require a \
-                     client certificate: set --certificate, --private-key and --use-certificate"
-                        .to_string()
+                    TlsProblem::HandshakeFailure
                 }
                 AlertDescription::BadCertificate
                 | AlertDescription::UnknownCA
@@ -210,22 +189,17 @@ impl Tls {
                 | AlertDescription::AccessDenied
                     if self.sends_client_certificate =>
                 {
-                    format!(
-                        "the broker rejected our client certificate ({alert:?}): is it issued by a \
-                         CA the broker trusts, and still valid?"
-                    )
+                    TlsProblem::ClientCertificateRejected(format!("{alert:?}"))
                 }
-                AlertDescription::NoApplicationProtocol => format!(
-                    "the broker refused the ALPN protocol(s) we offered ({}); check --alpn",
-                    self.offered_alpn()
-                ),
-                other => format!("the broker sent the TLS alert {other:?}"),
+                AlertDescription::NoApplicationProtocol => TlsProblem::AlpnRefused {
+                    offered: self.offered_alpn(),
+                },
+                other => TlsProblem::Alert(format!("{other:?}")),
             },
-            rustls::Error::NoApplicationProtocol => format!(
-                "the broker accepted none of the ALPN protocols we offered ({})",
-                self.offered_alpn()
-            ),
-            other => other.to_string(),
+            rustls::Error::NoApplicationProtocol => TlsProblem::AlpnRefused {
+                offered: self.offered_alpn(),
+            },
+            other => TlsProblem::Other(other.to_string()),
         }
     }
 
@@ -269,54 +243,56 @@ pub fn rustls_error(error: &io::Error) -> Option<&rustls::Error> {
     None
 }
 
-fn read_pem_file(path: &Path, what: &str) -> Result<Vec<u8>, Failure> {
-    if path.is_dir() {
-        return Err(Failure::usage(format!(
-            "cannot read the {what} {}: it is a directory",
-            path.display()
-        )));
-    }
-    fs::read(path).map_err(|e| {
-        Failure::usage(format!(
-            "cannot read the {what} {}: {}",
-            path.display(),
-            io_reason(&e)
-        ))
-    })
-}
-
-fn pem_problem(path: &Path, what: &str, error: &pem::Error) -> Failure {
-    let reason = match error {
-        pem::Error::NoItemsFound => "it holds no PEM block of the expected kind".to_string(),
-        other => format!("it is not valid PEM ({other:?})"),
+fn read_pem_file(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsSetupError> {
+    let unreadable = |reason: String| TlsSetupError::Unreadable {
+        what,
+        path: path.to_path_buf(),
+        reason,
     };
-    Failure::usage(format!("the {what} {}: {reason}", path.display()))
+    if path.is_dir() {
+        return Err(unreadable("it is a directory".to_string()));
+    }
+    fs::read(path).map_err(|e| unreadable(io_reason(&e)))
 }
 
-fn certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Failure> {
+fn pem_problem(path: &Path, what: &'static str, error: &pem::Error) -> TlsSetupError {
+    match error {
+        pem::Error::NoItemsFound => TlsSetupError::NoCertificate {
+            what,
+            path: path.to_path_buf(),
+        },
+        other => TlsSetupError::NotPem {
+            what,
+            path: path.to_path_buf(),
+            detail: format!("{other:?}"),
+        },
+    }
+}
+
+fn certificates(
+    path: &Path,
+    what: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
     let bytes = read_pem_file(path, what)?;
     let certs = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| pem_problem(path, what, &e))?;
     if certs.is_empty() {
-        return Err(Failure::usage(format!(
-            "the {what} {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-            path.display()
-        )));
+        return Err(TlsSetupError::NoCertificate {
+            what,
+            path: path.to_path_buf(),
+        });
     }
     Ok(certs)
 }
 
-fn roots_from_file(path: &Path) -> Result<RootCertStore, Failure> {
-    let what = "CA bundle";
+fn roots_from_file(path: &Path) -> Result<RootCertStore, TlsSetupError> {
     let mut roots = RootCertStore::empty();
-    for (index, cert) in certificates(path, what)?.into_iter().enumerate() {
-        roots.add(cert).map_err(|e| {
-            Failure::usage(format!(
-                "the {what} {}: certificate #{} cannot be used as a CA ({e})",
-                path.display(),
-                index + 1
-            ))
+    for (index, cert) in certificates(path, "CA bundle")?.into_iter().enumerate() {
+        roots.add(cert).map_err(|e| TlsSetupError::NotCa {
+            path: path.to_path_buf(),
+            index: index + 1,
+            reason: e.to_string(),
         })?;
     }
     verbose!(
@@ -329,7 +305,7 @@ fn roots_from_file(path: &Path) -> Result<RootCertStore, Failure> {
 
 /// The system trust store. A store that partly fails to load is used for what loads; what
 /// did not is said with -v. Only an empty result is an error.
-fn system_roots() -> Result<RootCertStore, Failure> {
+fn system_roots() -> Result<RootCertStore, TlsSetupError> {
     let loaded = rustls_native_certs::load_native_certs();
     for error in &loaded.errors {
         verbose!("system trust store: {error}");
@@ -338,15 +314,12 @@ fn system_roots() -> Result<RootCertStore, Failure> {
     let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
     verbose!("trusting {added} CA certificate(s) from the system trust store ({ignored} unusable)");
     if roots.is_empty() {
-        return Err(Failure::usage(
-            "the system trust store has no usable CA certificate: give the broker's CA with \
-             --root-ca-crt (for AWS IoT Core: Amazon Root CA 1, AmazonRootCA1.pem)",
-        ));
+        return Err(TlsSetupError::NoSystemRoots);
     }
     Ok(roots)
 }
 
-fn certificate_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Failure> {
+fn certificate_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
     let chain = certificates(path, "certificate")?;
     verbose!(
         "client certificate chain from {}: {} certificate(s)",
@@ -365,23 +338,23 @@ fn certified_key(
     key: PrivateKeyDer<'static>,
     cert_path: &Path,
     key_path: &Path,
-) -> Result<CertifiedKey, Failure> {
-    let signing_key = provider.key_provider.load_private_key(key).map_err(|e| {
-        Failure::usage(format!(
-            "the private key {} cannot be used for TLS: {e}",
-            key_path.display()
-        ))
-    })?;
+) -> Result<CertifiedKey, TlsSetupError> {
+    let signing_key =
+        provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(|e| TlsSetupError::UnusableKey {
+                path: key_path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
     let certified = CertifiedKey::new(chain, signing_key);
     match certified.keys_match() {
         Ok(()) => {}
         Err(rustls::Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => {
-            return Err(Failure::usage(format!(
-                "the private key {} does not belong to the certificate {}: give the key that \
-                 was issued with this certificate",
-                key_path.display(),
-                cert_path.display()
-            )));
+            return Err(TlsSetupError::KeyMismatch {
+                key: key_path.to_path_buf(),
+                certificate: cert_path.to_path_buf(),
+            });
         }
         Err(e) => verbose!(
             "cannot check that {} belongs to {} ({e}; an X.509 v1 certificate?): sending \
@@ -393,24 +366,19 @@ fn certified_key(
     Ok(certified)
 }
 
-fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Failure> {
+fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
     let what = "private key";
     let bytes = read_pem_file(path, what)?;
     let text = String::from_utf8_lossy(&bytes);
     if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
-        return Err(Failure::usage(format!(
-            "the private key {} is encrypted (password-protected), which mqtt-send cannot use; \
-             decrypt it first, e.g. openssl pkey -in {} -out key.pem",
-            path.display(),
-            path.display()
-        )));
+        return Err(TlsSetupError::EncryptedKey {
+            path: path.to_path_buf(),
+        });
     }
     let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| match e {
-        pem::Error::NoItemsFound => Failure::usage(format!(
-            "the private key {} holds no private key (expected -----BEGIN RSA PRIVATE KEY-----, \
-             -----BEGIN PRIVATE KEY----- or -----BEGIN EC PRIVATE KEY-----)",
-            path.display()
-        )),
+        pem::Error::NoItemsFound => TlsSetupError::NoKey {
+            path: path.to_path_buf(),
+        },
         other => pem_problem(path, what, &other),
     })?;
     let kind = match &key {

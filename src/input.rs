@@ -1,0 +1,480 @@
+//! Where the messages come from: `--content`, the config file's `content`, a file, or stdin;
+//! the whole of it as one message, or every line as one (`--lines`), or every line as a JSON
+//! message (`--ndjson`). One [`Input`] yields `(line, message)` for all of them, reading each
+//! byte once, as the session asks, so memory does not grow with the input and a pipe that
+//! pauses still gets what it already wrote published.
+//!
+//! Bytes are read as they are (no UTF-8 conversion), and never more than a message can hold:
+//! past that the input is refused without reading further.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
+
+use crate::config::{Mode, Settings};
+use crate::error::{InputError, LineProblem};
+use crate::log::verbose;
+use crate::message::{self, Message, Qos};
+
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Where the bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--content TEXT` or `"content"` in the config file.
+    Inline(Vec<u8>),
+    /// `--content-file PATH`.
+    File(PathBuf),
+    /// `--content-file -`.
+    Stdin,
+}
+
+impl Source {
+    /// What to call this source in messages and `-v` logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Inline(_) => "the content given".to_string(),
+            Source::File(path) => format!("the content file {}", path.display()),
+            Source::Stdin => "stdin".to_string(),
+        }
+    }
+}
+
+/// What a line (or the whole content) turns into: the flags and config give the defaults.
+#[derive(Debug, Clone)]
+struct Template {
+    mode: Mode,
+    topic: Option<String>,
+    qos: Qos,
+    retain: bool,
+}
+
+impl Template {
+    fn new(settings: &Settings) -> Self {
+        Template {
+            mode: settings.mode,
+            topic: settings.topic.clone(),
+            qos: settings.qos,
+            retain: settings.retain,
+        }
+    }
+
+    /// The most bytes a raw line (or the whole content) may have: a payload as large as a
+    /// packet allows. An NDJSON line holds its payload as JSON text, which may be longer.
+    fn limit(&self) -> usize {
+        match (&self.topic, self.mode) {
+            (Some(topic), Mode::Single | Mode::Lines) => message::max_payload(topic, self.qos),
+            _ => message::MAX_REMAINING_LENGTH,
+        }
+    }
+
+    /// The message on `line` (its bytes without the line ending).
+    fn message(&self, text: Bytes) -> Result<Message, LineProblem> {
+        if self.mode != Mode::Ndjson {
+            return Ok(Message {
+                topic: self.topic.clone().unwrap_or_default(),
+                payload: text,
+                qos: self.qos,
+                retain: self.retain,
+            });
+        }
+        let value: Value =
+            serde_json::from_slice(&text).map_err(|e| LineProblem::NotJson(e.to_string()))?;
+        let Value::Object(fields) = value else {
+            return Err(LineProblem::NotObject(json_type(&value)));
+        };
+        let mut topic = self.topic.clone();
+        let mut content = None;
+        let mut qos = self.qos;
+        let mut retain = self.retain;
+        for (key, value) in fields {
+            match (key.as_str(), value) {
+                (_, Value::Null) => {}
+                ("topic", Value::String(text)) => topic = Some(text),
+                ("content", Value::String(text)) => content = Some(Bytes::from(text)),
+                // A JSON document (e.g. a shadow update) is sent as its JSON text.
+                ("content", other) => content = Some(Bytes::from(other.to_string())),
+                ("qos", value) => qos = qos_from_json(&value)?,
+                ("retain", Value::Bool(flag)) => retain = flag,
+                (field @ ("topic" | "retain"), other) => {
+                    return Err(LineProblem::WrongType {
+                        field: if field == "topic" { "topic" } else { "retain" },
+                        expected: if field == "topic" {
+                            "a string"
+                        } else {
+                            "true or false"
+                        },
+                        got: json_type(&other),
+                    });
+                }
+                (other, _) => return Err(LineProblem::UnknownKey(other.to_string())),
+            }
+        }
+        let topic = topic.ok_or(LineProblem::NoTopic)?;
+        message::check_topic(&topic).map_err(LineProblem::Topic)?;
+        let payload = content.ok_or(LineProblem::NoContent)?;
+        let limit = message::max_payload(&topic, qos);
+        if payload.len() > limit {
+            return Err(LineProblem::TooLarge { limit });
+        }
+        Ok(Message {
+            topic,
+            payload,
+            qos,
+            retain,
+        })
+    }
+}
+
+/// An NDJSON line's `qos`: 0, 1 or 2, as a number or a string of one digit (as in the config).
+fn qos_from_json(value: &Value) -> Result<Qos, LineProblem> {
+    let level = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(text) if text.len() == 1 => text.parse().ok(),
+        _ => None,
+    };
+    level
+        .and_then(|level| u8::try_from(level).ok())
+        .and_then(Qos::from_level)
+        .ok_or_else(|| LineProblem::Qos(value.to_string()))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Strip the line ending.
+fn line_text(raw: &[u8]) -> &[u8] {
+    let text = raw.strip_suffix(b"\n").unwrap_or(raw);
+    text.strip_suffix(b"\r").unwrap_or(text)
+}
+
+/// The messages of the content, in order.
+pub struct Input {
+    reader: Box<dyn AsyncBufRead + Unpin + Send>,
+    template: Template,
+    source: Source,
+    /// The number of the last line read (1-based; empty lines count).
+    line: u64,
+    /// The bytes of the line being read; kept here so that [`Input::next`] can be cancelled
+    /// and called again without losing any.
+    partial: Vec<u8>,
+    /// A message read and not yet taken (the first one is read before connecting).
+    peeked: Option<(u64, Message)>,
+    /// A single message, kept for the report (and for a retry).
+    first: Option<Message>,
+    finished: bool,
+}
+
+impl Input {
+    /// Open the content. With a batch whose content can be read twice (a regular file, or
+    /// inline), every line is checked now, so that a bad line 90 000 is exit 2 with nothing
+    /// published; a pipe is read once, and checked as it is sent.
+    pub async fn open(settings: &Settings) -> Result<Input, InputError> {
+        let mut input = Self::open_once(settings).await?;
+        if settings.mode != Mode::Single && input.can_be_read_twice().await {
+            let mut check = Self::open_once(settings).await?;
+            let mut messages = 0u64;
+            while check.next().await?.is_some() {
+                messages += 1;
+            }
+            verbose!(
+                "checked {messages} message(s) in {}",
+                settings.content.describe()
+            );
+        }
+        // The first message is read now: an input that cannot be read, or whose first message
+        // cannot be sent, is a usage error before any network I/O.
+        input.peeked = input.next().await?;
+        if settings.mode == Mode::Single {
+            input.first = input.peeked.as_ref().map(|(_, message)| message.clone());
+        }
+        Ok(input)
+    }
+
+    async fn open_once(settings: &Settings) -> Result<Input, InputError> {
+        let source = settings.content.clone();
+        let reader: Box<dyn AsyncBufRead + Unpin + Send> = match &source {
+            Source::Inline(bytes) => Box::new(std::io::Cursor::new(bytes.clone())),
+            Source::File(path) => {
+                if tokio::fs::metadata(path).await.is_ok_and(|m| m.is_dir()) {
+                    return Err(InputError::Directory { source });
+                }
+                let file = tokio::fs::File::open(path)
+                    .await
+                    .map_err(|e| InputError::read(&source, None, &e))?;
+                Box::new(BufReader::with_capacity(READ_BUFFER, file))
+            }
+            Source::Stdin => Box::new(BufReader::with_capacity(READ_BUFFER, tokio::io::stdin())),
+        };
+        Ok(Input {
+            reader,
+            template: Template::new(settings),
+            source,
+            line: 0,
+            partial: Vec::new(),
+            peeked: None,
+            first: None,
+            finished: false,
+        })
+    }
+
+    async fn can_be_read_twice(&self) -> bool {
+        match &self.source {
+            Source::Inline(_) => true,
+            Source::File(path) => tokio::fs::metadata(path).await.is_ok_and(|m| m.is_file()),
+            Source::Stdin => false,
+        }
+    }
+
+    /// The first line not yet taken by [`Input::next`]: where a batch that stops now resumes.
+    pub fn next_line(&self) -> u64 {
+        match &self.peeked {
+            Some((line, _)) => *line,
+            None => self.line + 1,
+        }
+    }
+
+    /// Give back a message taken with [`Input::next`] and not sent (the window was full): the
+    /// next call returns it again.
+    pub fn put_back(&mut self, line: u64, message: Message) {
+        self.peeked = Some((line, message));
+    }
+
+    /// The message of a single publish (not a batch), read before connecting.
+    pub fn first(&self) -> Option<&Message> {
+        self.first.as_ref()
+    }
+
+    /// The next message and its line number; `None` at the end of the input. Cancel-safe: a
+    /// call cut short loses nothing, and the next call goes on where it stopped.
+    pub async fn next(&mut self) -> Result<Option<(u64, Message)>, InputError> {
+        if let Some(peeked) = self.peeked.take() {
+            return Ok(Some(peeked));
+        }
+        while !self.finished {
+            let Some(raw) = self.read_line().await? else {
+                break;
+            };
+            let text = line_text(&raw);
+            if self.template.mode != Mode::Single && text.is_empty() {
+                continue; // empty lines are skipped
+            }
+            let text = if self.template.mode == Mode::Single {
+                Bytes::from(raw)
+            } else {
+                Bytes::copy_from_slice(text)
+            };
+            let line = self.line;
+            return match self.template.message(text) {
+                Ok(message) => Ok(Some((line, message))),
+                Err(problem) => {
+                    // Nothing is read after a bad line, which is where a resumed batch starts.
+                    self.line -= 1;
+                    self.finished = true;
+                    Err(InputError::Line { line, problem })
+                }
+            };
+        }
+        Ok(None)
+    }
+
+    /// The next raw line with its line ending (the whole content in single mode); `None` at
+    /// the end.
+    async fn read_line(&mut self) -> Result<Option<Vec<u8>>, InputError> {
+        let single = self.template.mode == Mode::Single;
+        let limit = self.template.limit();
+        loop {
+            let available = match self.reader.fill_buf().await {
+                Ok(available) => available,
+                Err(e) => {
+                    let line = (!single).then_some(self.line + 1);
+                    return Err(InputError::read(&self.source, line, &e));
+                }
+            };
+            if available.is_empty() {
+                self.finished = true;
+                if self.partial.is_empty() && !(single && self.line == 0) {
+                    return Ok(None);
+                }
+                self.line += 1;
+                return Ok(Some(std::mem::take(&mut self.partial)));
+            }
+            let (taken, complete) = match memchr::memchr(b'\n', available) {
+                Some(at) if !single => (at + 1, true),
+                _ => (available.len(), false),
+            };
+            // The line ending does not count against the limit.
+            let body = self.partial.len() + taken - usize::from(complete);
+            if body > limit + usize::from(!single && !complete) {
+                let line = (!single).then_some(self.line + 1);
+                return Err(InputError::TooLarge {
+                    source: self.source.clone(),
+                    line,
+                    limit,
+                });
+            }
+            self.partial.extend_from_slice(&available[..taken]);
+            self.reader.consume(taken);
+            if complete {
+                self.line += 1;
+                return Ok(Some(std::mem::take(&mut self.partial)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(mode: Mode) -> Template {
+        Template {
+            mode,
+            topic: Some("default/topic".into()),
+            qos: Qos::AtLeastOnce,
+            retain: false,
+        }
+    }
+
+    fn message(text: &[u8]) -> Result<Message, LineProblem> {
+        template(Mode::Ndjson).message(Bytes::copy_from_slice(text))
+    }
+
+    #[test]
+    fn line_endings_are_stripped() {
+        assert_eq!(line_text(b"abc\n"), b"abc");
+        assert_eq!(line_text(b"abc\r\n"), b"abc");
+        assert_eq!(line_text(b"abc"), b"abc");
+        assert_eq!(line_text(b"\r\n"), b"");
+    }
+
+    #[test]
+    fn ndjson_fields_default_to_the_flags() {
+        let m = message(br#"{"content":"x"}"#).unwrap();
+        assert_eq!(
+            (m.topic.as_str(), &m.payload[..], m.qos, m.retain),
+            ("default/topic", &b"x"[..], Qos::AtLeastOnce, false)
+        );
+        let m =
+            message(br#"{"topic":"a/b","content":{"state":1},"qos":"2","retain":true}"#).unwrap();
+        assert_eq!(
+            (m.topic.as_str(), &m.payload[..], m.qos, m.retain),
+            ("a/b", &br#"{"state":1}"#[..], Qos::ExactlyOnce, true)
+        );
+    }
+
+    #[test]
+    fn bad_ndjson_lines_say_what_is_wrong() {
+        assert!(matches!(message(b"not json"), Err(LineProblem::NotJson(_))));
+        assert_eq!(message(b"[1]"), Err(LineProblem::NotObject("an array")));
+        assert_eq!(message(br#"{"topic":"a"}"#), Err(LineProblem::NoContent));
+        assert_eq!(
+            message(br#"{"content":"x","qos":5}"#),
+            Err(LineProblem::Qos("5".into()))
+        );
+        assert!(matches!(
+            message(br#"{"content":"x","topic":"a/#"}"#),
+            Err(LineProblem::Topic(_))
+        ));
+        assert_eq!(
+            message(br#"{"content":"x","colour":1}"#),
+            Err(LineProblem::UnknownKey("colour".into()))
+        );
+        assert_eq!(
+            message(br#"{"content":"x","retain":"yes"}"#),
+            Err(LineProblem::WrongType {
+                field: "retain",
+                expected: "true or false",
+                got: "a string"
+            })
+        );
+        let no_default = Template {
+            topic: None,
+            ..template(Mode::Ndjson)
+        };
+        assert_eq!(
+            no_default.message(Bytes::from_static(br#"{"content":"x"}"#)),
+            Err(LineProblem::NoTopic)
+        );
+    }
+
+    fn input(mode: Mode, bytes: &[u8], topic: &str) -> Input {
+        Input {
+            reader: Box::new(std::io::Cursor::new(bytes.to_vec())),
+            template: Template {
+                topic: Some(topic.into()),
+                ..template(mode)
+            },
+            source: Source::Inline(bytes.to_vec()),
+            line: 0,
+            partial: Vec::new(),
+            peeked: None,
+            first: None,
+            finished: false,
+        }
+    }
+
+    async fn all(mut input: Input) -> Result<Vec<(u64, Vec<u8>)>, InputError> {
+        let mut out = Vec::new();
+        while let Some((line, message)) = input.next().await? {
+            out.push((line, message.payload.to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn lines_are_numbered_and_empty_ones_skipped() {
+        let got = block_on(all(input(Mode::Lines, b"a\n\nb\r\nc", "t"))).unwrap();
+        assert_eq!(
+            got,
+            [(1, b"a".to_vec()), (3, b"b".to_vec()), (4, b"c".to_vec())]
+        );
+    }
+
+    #[test]
+    fn single_mode_is_the_whole_content_even_when_empty() {
+        let got = block_on(all(input(Mode::Single, b"a\nb\n", "t"))).unwrap();
+        assert_eq!(got, [(1, b"a\nb\n".to_vec())]);
+        let got = block_on(all(input(Mode::Single, b"", "t"))).unwrap();
+        assert_eq!(got, [(1, Vec::new())]);
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_refused() {
+        let mut too_long = input(Mode::Lines, b"ok\nabcdef\n", "t");
+        too_long.template.mode = Mode::Lines;
+        // A limit of 5 bytes: the topic's length decides it, so use a Template with a long
+        // topic instead of patching the limit.
+        let topic = "x".repeat(message::MAX_REMAINING_LENGTH - 2 - 2 - 5);
+        too_long.template.topic = Some(topic);
+        let error = block_on(all(too_long)).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                InputError::TooLarge {
+                    line: Some(2),
+                    limit: 5,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+}

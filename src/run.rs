@@ -1,0 +1,391 @@
+//! One run: open the input, then attempt the session until it succeeds, fails in a way a retry
+//! cannot fix, the retries run out, or the deadline or a signal ends it. One deadline covers
+//! everything; what the run did becomes its [`Outcome`].
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::broker::Host;
+use crate::config::{Mode, Settings};
+use crate::error::{BatchStatus, Error, GaveUp, Situation, Step, Waited};
+use crate::input::Input;
+use crate::log::verbose;
+use crate::message::Qos;
+use crate::outcome::{Class, Delivered, Details, Outcome};
+use crate::session;
+use crate::signals::{Signal, Signals};
+use crate::state::{InFlight, Window};
+use crate::tls::Tls;
+use crate::transport;
+use crate::wire::Wire;
+
+/// How long a goodbye (DISCONNECT) may take after a deadline or a signal.
+const GOODBYE: Duration = Duration::from_millis(100);
+/// The first retry waits this long; each next one twice as long (plus jitter).
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// What the run has done, for the meta object, whatever happens.
+struct Progress {
+    step: Step,
+    input: Option<Input>,
+    state: InFlight,
+    attempts: u32,
+}
+
+/// Publish as `settings` say and report what happened.
+pub async fn run(settings: &Settings) -> Outcome {
+    let started = Instant::now();
+    let mut progress = Progress {
+        step: Step::Reading(settings.content.clone()),
+        input: None,
+        state: InFlight::new(Window::DEFAULT),
+        attempts: 0,
+    };
+    let result = publish_with_retries(settings, started + settings.timeout, &mut progress).await;
+    let tally = progress.state.tally();
+    let batch = settings.mode != Mode::Single;
+    let details = Details {
+        broker: Some(settings.broker.to_string()),
+        client_id: Some(settings.client_id.clone()),
+        topic: settings.topic.clone(),
+        qos: Some(settings.qos.level()),
+        retain: Some(settings.retain),
+        bytes: if batch {
+            Some(tally.bytes as usize)
+        } else {
+            single_message(&progress).map(|m| m.payload.len())
+        },
+        elapsed_ms: Some(started.elapsed().as_millis() as u64),
+        attempts: (progress.attempts > 0).then_some(progress.attempts),
+        messages: batch.then_some(tally.messages),
+        acknowledged: batch.then_some(tally.acknowledged),
+        resume_from_line: (batch && result.is_err())
+            .then(|| batch_status(&progress).resume_from_line),
+    };
+    match result {
+        Ok(()) => Outcome::success(delivered(settings, &progress), details),
+        Err(error) => Outcome::failure(error, details),
+    }
+}
+
+/// The single message, read before connecting.
+fn single_message(progress: &Progress) -> Option<&crate::message::Message> {
+    progress.input.as_ref().and_then(Input::first)
+}
+
+/// What was delivered, for the success message.
+fn delivered(settings: &Settings, progress: &Progress) -> Delivered {
+    let tally = progress.state.tally();
+    match (settings.mode, single_message(progress)) {
+        (Mode::Single, Some(message)) => Delivered::One {
+            bytes: message.payload.len(),
+            topic: message.topic.clone(),
+            qos: message.qos,
+        },
+        _ => Delivered::Batch {
+            messages: tally.messages,
+            bytes: tally.bytes,
+            topics: tally.topics(),
+            qos: (settings.mode == Mode::Lines).then_some(settings.qos),
+            any_qos0: tally.any_qos0,
+        },
+    }
+}
+
+fn batch_status(progress: &Progress) -> BatchStatus {
+    let tally = progress.state.tally();
+    let unqueued = progress.input.as_ref().map_or(1, Input::next_line);
+    BatchStatus {
+        acknowledged: tally.acknowledged,
+        messages: tally.messages,
+        resume_from_line: progress.state.resume_from_line(unqueued),
+    }
+}
+
+/// Where the run is, in the terms of a single message or of a batch.
+fn situation(settings: &Settings, progress: &Progress) -> Situation {
+    let step = match &progress.step {
+        Step::Sending if settings.mode != Mode::Single => Step::Batch(batch_status(progress)),
+        Step::Sending => match progress.state.awaiting_one() {
+            Some(awaiting) if progress.state.tally().messages > 0 => {
+                Step::AwaitingAck(awaiting.name())
+            }
+            _ => Step::Sending,
+        },
+        other => other.clone(),
+    };
+    Situation {
+        broker: settings.broker.clone(),
+        step,
+    }
+}
+
+async fn publish_with_retries(
+    settings: &Settings,
+    deadline: Instant,
+    progress: &mut Progress,
+) -> Result<(), Error> {
+    warn_about_aws_qos2(settings);
+    let tls = prepare_tls(settings)?;
+    let mut signals = Signals::listen();
+
+    let open = Input::open(settings);
+    tokio::select! {
+        input = tokio::time::timeout_at(deadline, open) => match input {
+            Ok(input) => progress.input = Some(input?),
+            Err(_elapsed) => return Err(timed_out(settings, progress, settings.timeout)),
+        },
+        signal = signals.recv() => return Err(interrupted(settings, progress, signal)),
+    }
+    if let Some(message) = single_message(progress) {
+        verbose!(
+            "read {} bytes from {}",
+            message.payload.len(),
+            settings.content.describe()
+        );
+    }
+
+    loop {
+        progress.attempts += 1;
+        let retries_left = settings.retries.saturating_sub(progress.attempts - 1);
+        let connect_by = connect_deadline(deadline, retries_left);
+        progress.step = Step::Resolving;
+        let mut wire = None;
+        let outcome = {
+            let attempt = attempt(settings, tls.as_ref(), progress, &mut wire, connect_by);
+            tokio::select! {
+                result = tokio::time::timeout_at(deadline, attempt) => Ok(result),
+                signal = signals.recv() => Err(signal),
+            }
+        };
+        let result = match outcome {
+            Ok(Ok(result)) => result,
+            Ok(Err(_elapsed)) => deadline_passed(settings, progress),
+            Err(signal) => Err(interrupted(settings, progress, signal)),
+        };
+        // Cut short after CONNACK (deadline, signal, or a failure): still say goodbye.
+        if let Some(wire) = wire
+            .as_mut()
+            .filter(|_| result.is_err() && progress.step.connected())
+        {
+            wire.goodbye(GOODBYE).await;
+        }
+        let error = match result {
+            Ok(()) => return Ok(()),
+            Err(error) => in_batch_terms(settings, progress, error),
+        };
+        if retries_left == 0 || !retryable(&error, &progress.step) {
+            return Err(give_up(error, progress.attempts, GaveUp::NoRetriesLeft));
+        }
+        let pause = backoff(progress.attempts);
+        if Instant::now() + pause >= deadline {
+            return Err(give_up(error, progress.attempts, GaveUp::PastTheDeadline));
+        }
+        verbose!(
+            "attempt {} failed ({error}); retrying in {} ms",
+            progress.attempts,
+            pause.as_millis()
+        );
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            signal = signals.recv() => {
+                progress.step = Step::Resolving;
+                return Err(interrupted(settings, progress, signal));
+            }
+        }
+    }
+}
+
+/// One connection: connect (by `connect_by`), CONNECT/CONNACK, the messages and their
+/// acknowledgements, DISCONNECT. The connection goes into `slot` as soon as it exists, so that
+/// the caller can still say goodbye if this future is cut short.
+async fn attempt(
+    settings: &Settings,
+    tls: Option<&Tls>,
+    progress: &mut Progress,
+    slot: &mut Option<Wire>,
+    connect_by: Instant,
+) -> Result<(), Error> {
+    let share = connect_by.saturating_duration_since(Instant::now());
+    let step = &mut progress.step;
+    let connecting = async {
+        let stream = transport::connect(&settings.broker, tls, step).await?;
+        let wire = slot.insert(Wire::new(stream));
+        session::handshake(settings, tls, wire, step).await?;
+        Ok::<_, Error>(wire)
+    };
+    let wire = match tokio::time::timeout_at(connect_by, connecting).await {
+        Ok(connected) => connected?,
+        Err(_elapsed) => return Err(timed_out(settings, progress, share)),
+    };
+    let Some(input) = progress.input.as_mut() else {
+        return Err(Error::Internal("the input was not opened".into()));
+    };
+    session::publish(settings, wire, input, &mut progress.state).await?;
+    progress.step = Step::Closing;
+    session::close(settings, wire, &progress.state).await
+}
+
+/// In a batch, a failure after CONNACK says how far the batch got.
+fn in_batch_terms(settings: &Settings, progress: &Progress, error: Error) -> Error {
+    let connected = progress.step.connected();
+    if settings.mode == Mode::Single
+        || !connected
+        || matches!(error, Error::TimedOut { .. } | Error::Interrupted { .. })
+    {
+        return error;
+    }
+    let stopped = matches!(error, Error::Input(_));
+    Error::Batch {
+        error: Box::new(error),
+        status: batch_status(progress),
+        stopped,
+    }
+}
+
+/// Only failures where nothing was published are retried: could not connect (3), and a
+/// deadline before CONNACK (6). Never usage (2), TLS (4), refused (5) or dropped (7).
+fn retryable(error: &Error, step: &Step) -> bool {
+    match error.class() {
+        Class::Connect => true,
+        Class::Timeout => !step.connected(),
+        _ => false,
+    }
+}
+
+/// The deadline for one attempt's connect phase (DNS, TCP, TLS, CONNACK): with retries left,
+/// a share of the time left, so that a broker that never answers still leaves room to retry.
+fn connect_deadline(deadline: Instant, retries_left: u32) -> Instant {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let share = left / (retries_left + 1);
+    Instant::now() + share.max(left.min(Duration::from_secs(1)))
+}
+
+/// Exponential backoff from 0.5 s, doubling, with up to +50 % jitter so that many cron jobs do
+/// not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let base = FIRST_BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+    let jitter = (RandomState::new().hash_one(attempt) % 1000) as f64 / 2000.0;
+    base.mul_f64(1.0 + jitter)
+}
+
+fn give_up(error: Error, attempts: u32, why: GaveUp) -> Error {
+    if attempts <= 1 {
+        return error;
+    }
+    Error::GaveUp {
+        error: Box::new(error),
+        attempts,
+        why,
+    }
+}
+
+/// The TLS client, built before any network I/O (a bad file is exit 2), when the URL is TLS.
+fn prepare_tls(settings: &Settings) -> Result<Option<Tls>, Error> {
+    if settings.broker.tls {
+        return Ok(Some(Tls::new(&settings.tls, &settings.broker)?));
+    }
+    let options = &settings.tls;
+    if options.root_ca_crt.is_some()
+        || options.certificate.is_some()
+        || options.private_key.is_some()
+        || !options.alpn.is_empty()
+    {
+        verbose!(
+            "TLS settings are ignored: the broker URL {} is not a TLS URL",
+            settings.broker
+        );
+    }
+    Ok(None)
+}
+
+/// AWS IoT Core takes QoS 0 and 1 only and drops the connection on a QoS 2 PUBLISH.
+fn warn_about_aws_qos2(settings: &Settings) {
+    let aws = matches!(&settings.broker.host, Host::Name(name) if name.ends_with(".amazonaws.com"));
+    if aws && settings.qos == Qos::ExactlyOnce {
+        eprintln!(
+            "mqtt-send: warning: AWS IoT Core supports QoS 0 and 1 only and closes the connection \
+             on a QoS 2 publish (QoS 2 is the default): use --qos 1"
+        );
+    }
+}
+
+/// The deadline, or (with retries left) an attempt's share of it, after `waited`.
+fn timed_out(settings: &Settings, progress: &Progress, waited: Duration) -> Error {
+    Error::TimedOut {
+        after: Waited {
+            waited,
+            timeout: settings.timeout,
+        },
+        situation: situation(settings, progress),
+    }
+}
+
+/// The deadline passed. Once every message is acknowledged, only the goodbye was left: that
+/// is still a success, unless a QoS 0 message needed the clean close.
+fn deadline_passed(settings: &Settings, progress: &Progress) -> Result<(), Error> {
+    if progress.step == Step::Closing && !progress.state.tally().any_qos0 {
+        verbose!("the deadline passed while closing the connection after the acknowledgement");
+        return Ok(());
+    }
+    Err(timed_out(settings, progress, settings.timeout))
+}
+
+fn interrupted(settings: &Settings, progress: &Progress, signal: Signal) -> Error {
+    Error::Interrupted {
+        signal,
+        situation: situation(settings, progress),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_at_most_half_again_of_jitter() {
+        for attempt in 1..6 {
+            let base = FIRST_BACKOFF * 2u32.pow(attempt - 1);
+            let pause = backoff(attempt);
+            assert!(
+                pause >= base && pause <= base.mul_f64(1.5),
+                "{attempt}: {pause:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_failures_before_anything_was_published_are_retried() {
+        let broker = crate::broker::parse("tcp://127.0.0.1:1883").unwrap();
+        let refused = Error::TcpRefused {
+            broker: broker.clone(),
+            address: "127.0.0.1:1883".parse().unwrap(),
+        };
+        assert!(retryable(
+            &refused,
+            &Step::Connecting("127.0.0.1:1883".parse().unwrap())
+        ));
+        let timed_out = |step: Step| Error::TimedOut {
+            after: Waited {
+                waited: Duration::from_secs(1),
+                timeout: Duration::from_secs(1),
+            },
+            situation: Situation {
+                broker: broker.clone(),
+                step,
+            },
+        };
+        assert!(retryable(
+            &timed_out(Step::AwaitingConnAck),
+            &Step::AwaitingConnAck
+        ));
+        assert!(!retryable(&timed_out(Step::Sending), &Step::Sending));
+        let refused_by_broker = Error::Refused {
+            broker: broker.clone(),
+            code: 5,
+        };
+        assert!(!retryable(&refused_by_broker, &Step::AwaitingConnAck));
+    }
+}
