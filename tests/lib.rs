@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod batch;
 mod config_errors;
+mod engine;
 mod examples;
 mod faults;
 mod generated;

@@ -84,7 +84,10 @@ impl Mosquitto {
                 .expect("mosquitto is installed (scripts/test installs it)");
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // mosquitto opens its listeners in the config's order, all before it serves
+                // any: once the observer (the last) accepts, both do. (Probing the first one
+                // let a subscriber reach the observer before it was listening.)
+                if TcpStream::connect(("127.0.0.1", observer)).is_ok() {
                     return Mosquitto {
                         child,
                         port,

@@ -84,6 +84,18 @@ pub fn run_with_stdin(command: &mut Command, stdin: Option<&[u8]>) -> Run {
     finish(child, started)
 }
 
+/// Start the run, write `bytes` to its stdin and keep the pipe open (the input never ends)
+/// until the run has ended.
+pub fn run_with_open_stdin(command: &mut Command, bytes: &[u8]) -> Run {
+    let started = Instant::now();
+    let mut child = spawn(command, true);
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    stdin.write_all(bytes).expect("write stdin");
+    let run = finish(child, started);
+    drop(stdin);
+    run
+}
+
 /// Start the run, send it `signal` (e.g. "INT", "TERM") after `after`, and collect what it did.
 /// Its stdin is a pipe that stays open (and empty) until the run ends.
 pub fn run_and_signal(command: &mut Command, signal: &str, after: Duration) -> Run {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use rumqttc::{Packet, PubAck, PubComp, PubRec, QoS};
 
-use super::codec::{read_packet, write_packet};
+use super::codec::{encode, read_packet, write_packet};
 
 /// How the broker misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,19 @@ pub enum Fault {
     Slow(Duration),
     /// Acknowledge this many PUBLISH packets, then close the connection.
     AckThenClose(usize),
+    /// Answer CONNECT with CONNACK and close the connection at once, before the client can
+    /// read the CONNACK: the client's first write after it (its PUBLISH) still succeeds, and is
+    /// answered with a reset, so its next write (a DISCONNECT) fails.
+    ConnAckThenClose,
+    /// Acknowledge packet ids 1..=n before any PUBLISH exists: in the same write as the
+    /// CONNACK, PUBACK for each (QoS 1) or PUBREC and PUBCOMP for each (QoS 2). Then never read
+    /// or answer anything again (the connection stays open for 30 s).
+    AckInAdvance(QoS, u16),
+    /// Acknowledge (PUBACK, QoS 1) this many PUBLISH packets as they arrive, then stop
+    /// reading: the client, still writing, fills the connection; 200 ms later (the PUBACKs
+    /// have arrived and sit unread in the client's receive buffer) reset the connection, so
+    /// the client's write fails.
+    AckThenReset(usize),
 }
 
 /// What one connection sent us, by packet name ("CONNECT", "PUBLISH", "DISCONNECT", ...).
@@ -129,6 +142,9 @@ fn behave(
         )?;
         return Ok(());
     }
+    if let Fault::AckInAdvance(qos, count) = fault {
+        return ack_in_advance(stream, qos, count, log);
+    }
     let delay = match fault {
         Fault::Slow(delay) => delay,
         _ => Duration::ZERO,
@@ -141,6 +157,14 @@ fn behave(
             (Packet::Connect(_), Fault::NoConnAck) => {}
             (Packet::Connect(_), Fault::ConnAckCode(code)) => {
                 stream.write_all(&[0x20, 2, 0, code])?;
+                return Ok(());
+            }
+            (Packet::Connect(_), Fault::ConnAckThenClose) => {
+                // Corked, the CONNACK leaves only with the FIN that close sends: the socket is
+                // closed before the client can read the CONNACK, so whatever the client writes
+                // next is answered with a reset, never read by us.
+                socket2::SockRef::from(&stream).set_tcp_cork(true)?;
+                stream.write_all(&[0x20, 2, 0, 0])?;
                 return Ok(());
             }
             (Packet::Connect(_), Fault::GarbageAfterConnAck) => {
@@ -162,7 +186,14 @@ fn behave(
                 match publish.qos {
                     QoS::AtMostOnce => {}
                     QoS::AtLeastOnce => {
-                        write_packet(&mut stream, Packet::PubAck(PubAck::new(publish.pkid)))?
+                        write_packet(&mut stream, Packet::PubAck(PubAck::new(publish.pkid)))?;
+                        if fault == Fault::AckThenReset(acknowledged) {
+                            // The client is still writing what we no longer read: let the
+                            // PUBACKs arrive, then close with a reset (SO_LINGER 0).
+                            thread::sleep(Duration::from_millis(200));
+                            socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO))?;
+                            return Ok(());
+                        }
                     }
                     QoS::ExactlyOnce => {
                         write_packet(&mut stream, Packet::PubRec(PubRec::new(publish.pkid)))?;
@@ -180,5 +211,38 @@ fn behave(
             _ => {}
         }
     }
+    Ok(())
+}
+
+/// [`Fault::AckInAdvance`]: read CONNECT, answer CONNACK and the acknowledgements in one write,
+/// then hold the connection without reading it.
+fn ack_in_advance(
+    mut stream: TcpStream,
+    qos: QoS,
+    count: u16,
+    log: &mut impl FnMut(&'static str),
+) -> std::io::Result<()> {
+    let mut buffer = BytesMut::new();
+    match read_packet(&mut stream, &mut buffer)? {
+        Some(packet @ Packet::Connect(_)) => log(name(&packet)),
+        Some(packet) => {
+            log(name(&packet));
+            return Ok(());
+        }
+        None => return Ok(()),
+    }
+    let mut reply = vec![0x20, 2, 0, 0];
+    for pkid in 1..=count {
+        match qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => reply.extend(encode(Packet::PubAck(PubAck::new(pkid)))),
+            QoS::ExactlyOnce => {
+                reply.extend(encode(Packet::PubRec(PubRec::new(pkid))));
+                reply.extend(encode(Packet::PubComp(PubComp::new(pkid))));
+            }
+        }
+    }
+    stream.write_all(&reply)?;
+    thread::sleep(Duration::from_secs(30));
     Ok(())
 }
