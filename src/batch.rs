@@ -10,7 +10,8 @@ use rumqttc::{Packet, PubRel, Publish, QoS};
 use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
-use crate::config::{self, Mode, Origin, Settings, io_reason};
+use crate::config::{self, Mode, Origin, Settings};
+use crate::io_reason::io_reason;
 use crate::log::verbose;
 use crate::outcome::{Class, Failure};
 use crate::payload::Source;

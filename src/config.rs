@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::broker::{self, Broker, DEFAULT_BROKER};
 use crate::cli::Cli;
+use crate::io_reason::io_reason;
 use crate::outcome::Failure;
 use crate::payload::Source;
 
@@ -470,23 +471,6 @@ fn read_password_file(path: &Path) -> Result<String, Failure> {
         )));
     }
     Ok(first.to_string())
-}
-
-/// A short reason for an I/O error, without Rust's "(os error 2)" noise.
-pub fn io_reason(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::NotFound => "no such file".to_string(),
-        ErrorKind::PermissionDenied => "permission denied".to_string(),
-        ErrorKind::IsADirectory => "it is a directory".to_string(),
-        _ => {
-            let text = error.to_string();
-            match text.find(" (os error") {
-                Some(at) => text[..at].to_string(),
-                None => text,
-            }
-        }
-    }
 }
 
 /// Read and type-check the config file.

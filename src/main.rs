@@ -11,6 +11,7 @@ mod config;
 #[cfg(test)]
 mod fuzz;
 mod generate;
+mod io_reason;
 mod log;
 mod outcome;
 mod payload;

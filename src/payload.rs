@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use tokio::io::AsyncReadExt;
 
-use crate::config::io_reason;
+use crate::io_reason::io_reason;
 use crate::outcome::Failure;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

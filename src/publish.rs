@@ -12,7 +12,8 @@ use tokio::time::Instant;
 
 use crate::batch::{self, Lines, Message};
 use crate::broker::Host;
-use crate::config::{Mode, Settings, io_reason};
+use crate::config::{Mode, Settings};
+use crate::io_reason::io_reason;
 use crate::log::verbose;
 use crate::outcome::{Class, Details, Failure, Outcome};
 use crate::signals::{Signal, Signals};

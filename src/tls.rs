@@ -17,7 +17,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 use crate::broker::{Broker, Host};
-use crate::config::{TlsOptions, io_reason};
+use crate::config::TlsOptions;
+use crate::io_reason::io_reason;
 use crate::log::verbose;
 use crate::outcome::{Class, Failure};
 
