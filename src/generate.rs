@@ -11,8 +11,9 @@ use clap_complete::Shell;
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, italic, roman};
 
-use crate::cli::Cli;
-use crate::config::{KEYS, PASSWORD_ENV};
+use crate::cli::{self, Cli, Fallback};
+use crate::config::PASSWORD_ENV;
+use crate::error::Kind;
 use crate::outcome::Class;
 
 const NAME: &str = "mqtt-send";
@@ -29,7 +30,7 @@ pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let path = clap_complete::generate_to(shell, &mut Cli::command(), NAME, &completions)?;
+        let path = clap_complete::generate_to(shell, &mut cli::command(), NAME, &completions)?;
         written.push(path.display().to_string());
     }
     let man = dir.join("man");
@@ -43,7 +44,7 @@ pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
 /// The man page: clap's NAME, SYNOPSIS, DESCRIPTION and OPTIONS (its help headings as
 /// subsections), then CONFIG FILE, ENVIRONMENT, EXIT STATUS, EXAMPLES and SEE ALSO.
 pub fn man_page() -> io::Result<Vec<u8>> {
-    let man = Man::new(Cli::command()).manual("User Commands");
+    let man = Man::new(cli::command()).manual("User Commands");
     let mut page = Vec::new();
     man.render_title(&mut page)?;
     man.render_name_section(&mut page)?;
@@ -87,13 +88,25 @@ fn extra_sections() -> Roff {
                Relative paths are resolved against the config file's folder.",
         ),
     ]);
-    for key in KEYS {
+    // The keys are the flags' long names; their help (without the notes `cli::command` adds)
+    // says what they mean.
+    let command = Cli::command();
+    for (key, arg) in cli::config_keys(&command) {
+        let meaning = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        let default = match cli::default_of(key) {
+            Some(Fallback::Value(text) | Fallback::Described(text)) => text,
+            None => "none",
+        };
         roff.control("TP", [])
-            .text([bold(key.name), roman(" ("), italic(key.kind), roman(")")])
+            .text([
+                bold(key),
+                roman(" ("),
+                italic(kind_words(cli::kind(arg), cli::is_list(arg))),
+                roman(")"),
+            ])
             .text([roman(format!(
-                "{}. Default: {}.",
-                capitalized(key.meaning),
-                key.default
+                "{}. Default: {default}.",
+                capitalized(&meaning)
             ))]);
     }
     roff.control("SH", ["ENVIRONMENT"])
@@ -151,6 +164,23 @@ fn extra_sections() -> Roff {
     roff
 }
 
+/// The type of a config key's value, as the man page and the README say it.
+pub fn kind_words(kind: Kind, list: bool) -> String {
+    let one = match kind {
+        Kind::Bool => "boolean",
+        Kind::Qos => "0, 1 or 2: a number, or a string of one digit",
+        Kind::Seconds => "seconds: a number greater than 0",
+        Kind::Count => "whole number",
+        Kind::Path => "path",
+        Kind::Text => "string",
+    };
+    if list {
+        format!("{one} or list of {one}s")
+    } else {
+        one.to_string()
+    }
+}
+
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars
@@ -182,11 +212,10 @@ mod tests {
                 "no {section} section"
             );
         }
-        for key in KEYS {
+        for (key, _) in cli::config_keys(&cli::command()) {
             assert!(
-                page.contains(&format!("\\fB{}\\fR", key.name.replace('-', "\\-"))),
-                "config key {} missing",
-                key.name
+                page.contains(&format!("\\fB{}\\fR", key.replace('-', "\\-"))),
+                "config key {key} missing"
             );
         }
         for class in Class::ALL {

@@ -8,6 +8,7 @@ mod batch;
 mod broker;
 mod cli;
 mod config;
+mod error;
 #[cfg(test)]
 mod fuzz;
 mod generate;
@@ -18,17 +19,25 @@ mod payload;
 mod publish;
 mod signals;
 mod tls;
+mod values;
 mod wire;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::outcome::{Class, Details, Failure, Outcome};
 
 fn main() -> ExitCode {
     outcome::install_panic_hook();
-    let cli = match cli::Cli::try_parse() {
+    let matches = match config::command_line(std::env::args_os()) {
+        Ok(matches) => matches,
+        Err(config::Refusal::Clap(error)) => return outcome::clap_error(error),
+        Err(config::Refusal::Config(error)) => {
+            return Outcome::failure(error.into(), Details::default()).report();
+        }
+    };
+    let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => return outcome::clap_error(error),
     };
@@ -52,9 +61,9 @@ fn main() -> ExitCode {
     if cli.verbose {
         log::enable();
     }
-    let outcome = match config::settings(cli, config::Env::from_process()) {
+    let outcome = match config::settings(&matches, config::Env::from_process()) {
         Ok(settings) => run(&settings),
-        Err(failure) => Outcome::failure(failure, Details::default()),
+        Err(error) => Outcome::failure(error.into(), Details::default()),
     };
     outcome.report()
 }
