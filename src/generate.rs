@@ -230,4 +230,121 @@ mod tests {
             "option groups are subsections"
         );
     }
+
+    /// The rows of the table that follows `heading` in the README's "## Reference" section:
+    /// each row's cells, trimmed.
+    fn readme_table(readme: &str, heading: &str) -> Vec<Vec<String>> {
+        let reference = &readme[readme.find("\n## Reference\n").expect("## Reference")..];
+        let section = &reference[reference
+            .find(&format!("\n### {heading}\n"))
+            .unwrap_or_else(|| panic!("### {heading}"))..];
+        section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .skip(2) // the header and the |---| line
+            .map(|line| {
+                let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+                inner
+                    .split('|')
+                    .map(|cell| cell.trim().to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The first `code` span of a cell, if any.
+    fn code(cell: &str) -> Option<&str> {
+        let start = cell.find('`')? + 1;
+        let end = start + cell[start..].find('`')?;
+        Some(&cell[start..end])
+    }
+
+    /// A flag as the README writes it: `-q, --qos N`, `-r, --retain [BOOL]`, `-v, --verbose`.
+    fn usage(arg: &clap::Arg) -> String {
+        let mut usage = String::new();
+        if let Some(short) = arg.get_short() {
+            usage.push_str(&format!("-{short}, "));
+        }
+        usage.push_str(&format!("--{}", arg.get_long().unwrap_or_default()));
+        if arg.get_action().takes_values() {
+            let name = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            match arg.get_num_args() {
+                Some(range) if range.min_values() == 0 => usage.push_str(&format!(" [{name}]")),
+                _ => usage.push_str(&format!(" {name}")),
+            }
+        }
+        usage
+    }
+
+    #[test]
+    fn the_readme_reference_tables_match_the_clap_definition() {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+                .unwrap();
+        let command = cli::command();
+        let about_us = |arg: &&clap::Arg| {
+            matches!(
+                arg.get_action(),
+                clap::ArgAction::Help | clap::ArgAction::Version
+            )
+        };
+
+        // "Command line": every visible flag with its config key, every config key that is no
+        // visible flag, and the environment.
+        let mut expected: Vec<(String, String)> = command
+            .get_arguments()
+            .filter(|arg| !about_us(arg))
+            .filter(|arg| !arg.is_hide_set() || cli::config_key(arg).is_some())
+            .map(|arg| {
+                let flag = if arg.is_hide_set() {
+                    String::new()
+                } else {
+                    usage(arg)
+                };
+                (flag, cli::config_key(arg).unwrap_or_default().to_string())
+            })
+            .collect();
+        expected.push((format!("env {PASSWORD_ENV}"), String::new()));
+        expected.sort();
+        let mut documented: Vec<(String, String)> = readme_table(&readme, "Command line")
+            .iter()
+            .map(|row| {
+                let flag = match row[0].strip_prefix("env ") {
+                    Some(var) => format!("env {}", code(var).unwrap_or_default()),
+                    None => code(&row[0]).unwrap_or_default().to_string(),
+                };
+                (flag, code(&row[1]).unwrap_or_default().to_string())
+            })
+            .collect();
+        documented.sort();
+        assert_eq!(
+            documented, expected,
+            "README's \"Command line\" table (flag, config key) differs from the clap definition"
+        );
+
+        // "Config keys": every key once, and the defaults that are values as they are.
+        let keys = cli::config_keys(&command);
+        let rows = readme_table(&readme, "Config keys");
+        let listed: Vec<&str> = rows.iter().filter_map(|row| code(&row[0])).collect();
+        let defined: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+        assert_eq!(
+            listed, defined,
+            "README's \"Config keys\" table differs from the clap definition"
+        );
+        for row in &rows {
+            let key = code(&row[0]).unwrap_or_default();
+            if let Some(Fallback::Value(default)) = cli::default_of(key) {
+                assert!(
+                    row[2].contains(&format!("`{default}`")),
+                    "README gives {key} the default {}, the code {default}",
+                    row[2]
+                );
+            }
+        }
+    }
 }
