@@ -275,8 +275,14 @@ pub fn kind(arg: &Arg) -> Kind {
     } else if made == TypeId::of::<PathBuf>() {
         Kind::Path
     } else {
+        // String, OsString, and what a rule makes of a string (Broker, Secret).
         Kind::Text
     }
+}
+
+/// Whether an argument's value is a secret, never to be shown in a message.
+pub fn is_secret(arg: &Arg) -> bool {
+    arg.get_value_parser().type_id() == TypeId::of::<Secret>()
 }
 
 /// Whether an argument takes a list (repeated on the command line, a JSON array in the config).
@@ -361,6 +367,12 @@ mod tests {
         assert_eq!(kind_of("root-ca-crt"), (Kind::Path, false));
         assert_eq!(kind_of("broker"), (Kind::Text, false));
         assert_eq!(kind_of("alpn"), (Kind::Text, true));
+        let secrets: Vec<&str> = config_keys(&command)
+            .into_iter()
+            .filter(|(_, arg)| is_secret(arg))
+            .map(|(key, _)| key)
+            .collect();
+        assert_eq!(secrets, ["password"]);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! and precedence (flag > environment > config file > default) is one loop, [`Sources::merge`].
 //! Every error names the flag, the key (and its file) or the file that is wrong.
 
-use std::any::TypeId;
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -311,7 +310,9 @@ fn refusal(command: &Command, layer: &Layer, error: clap::Error) -> Refusal {
         return Refusal::Clap(error);
     };
     let got = match error.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(text)) if !is_secret(arg) => Some(layer.got(key, text.clone())),
+        Some(ContextValue::String(text)) if !cli::is_secret(arg) => {
+            Some(layer.got(key, text.clone()))
+        }
         _ => None,
     };
     Refusal::Config(ConfigError::Invalid {
@@ -330,10 +331,6 @@ fn refused_arg<'c>(command: &'c Command, error: &clap::Error) -> Option<&'c Arg>
     command
         .get_arguments()
         .find(|arg| arg.get_long() == Some(long))
-}
-
-fn is_secret(arg: &Arg) -> bool {
-    arg.get_value_parser().type_id() == TypeId::of::<Secret>()
 }
 
 /// A clap error no rule of ours names, in clap's words (its first line).
