@@ -23,7 +23,7 @@ _mqtt__send() {
 
     case "${cmd}" in
         mqtt__send)
-            opts="-c -b -i -t -q -m -f -r -u -P -v -h -V --config --broker --client-id --topic --qos --content --content-file --retain --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --timeout --retries --lines --ndjson --verbose --generate --help --version"
+            opts="-c -b -i -t -q -m -f -r -u -P -v -h -V --config --broker --client-id --topic --qos --content --content-file --retain --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --timeout --retries --lines --ndjson --action --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +147,10 @@ _mqtt__send() {
                     ;;
                 --ndjson)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --generate)

@@ -1,7 +1,7 @@
 complete -c mqtt-send -s c -l config -d 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)' -r -F
 complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]' -r
-complete -c mqtt-send -s i -l client-id -d 'MQTT client identifier [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
-complete -c mqtt-send -s t -l topic -d 'Topic to publish to (no + or #) [config: topic]' -r
+complete -c mqtt-send -s i -l client-id -d 'MQTT client identifier (AWS IoT Core: the thing name) [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
+complete -c mqtt-send -s t -l topic -d 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]' -r
 complete -c mqtt-send -s q -l qos -d 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]' -r
 complete -c mqtt-send -s m -l content -d 'The message [config: content]' -r
 complete -c mqtt-send -s f -l content-file -d 'Read the message from a file, byte for byte; - reads stdin' -r -F
@@ -10,18 +10,19 @@ false\t''"
 complete -c mqtt-send -s u -l username -d 'Username [config: username]' -r
 complete -c mqtt-send -s P -l password -d 'Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file [config: password]' -r
 complete -c mqtt-send -l password-file -d 'Read the password from the first line of a file' -r -F
-complete -c mqtt-send -l root-ca-crt -d 'PEM CA bundle that signs the broker\'s certificate [config: root-ca-crt] [default: system trust store]' -r -F
+complete -c mqtt-send -l root-ca-crt -d 'PEM CA bundle that signs the broker\'s certificate [config: root-ca-crt] [default: the system trust store]' -r -F
 complete -c mqtt-send -l certificate -d 'PEM client certificate (chain) [config: certificate]' -r -F
 complete -c mqtt-send -l private-key -d 'PEM private key: PKCS#1, PKCS#8 or SEC1 [config: private-key]' -r -F
 complete -c mqtt-send -l use-certificate -d 'Authenticate with the client certificate [config: use-certificate] [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c mqtt-send -l alpn -d 'ALPN protocol to offer, repeatable [config: alpn] [default on port 443 with a client certificate: x-amzn-mqtt-ca]' -r
+complete -c mqtt-send -l alpn -d 'ALPN protocol to offer in the TLS handshake; repeatable [config: alpn] [default: x-amzn-mqtt-ca on port 443 with a client certificate]' -r
 complete -c mqtt-send -l timeout -d 'One deadline for the whole run, in seconds [config: timeout] [default: 30]' -r
-complete -c mqtt-send -l retries -d 'Retry connection failures where nothing was published [config: retries] [default: 0]' -r
-complete -c mqtt-send -l lines -d 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines]' -r -f -a "true\t''
+complete -c mqtt-send -l retries -d 'Retry connection failures where nothing was published, at most 1000 times [config: retries] [default: 0]' -r
+complete -c mqtt-send -l lines -d 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines] [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c mqtt-send -l ndjson -d 'Batch: every line is {"topic","content","qos","retain"}; missing fields come from the flags; empty lines are skipped [config: ndjson]' -r -f -a "true\t''
+complete -c mqtt-send -l ndjson -d 'Batch: every line is {"topic","content","qos","retain"}; missing fields come from the flags; empty lines are skipped [config: ndjson] [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c mqtt-send -l action -d 'Flint\'s action name; only "send" is accepted [config: action] [default: send]' -r
 complete -c mqtt-send -l generate -d 'Write the shell completions and the man page under DIR (for packagers and developers)' -r -F
 complete -c mqtt-send -s v -l verbose -d 'Log protocol events and decisions on stderr (never a secret)'
 complete -c mqtt-send -s h -l help -d 'Print help (see more with \'--help\')'

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 
+use crate::error::{RedactedUrl, UrlError};
+
 pub const DEFAULT_BROKER: &str = "tcp://localhost:1883";
 const PLAIN_PORT: u16 = 1883;
 const TLS_PORT: u16 = 8883;
@@ -45,42 +47,30 @@ impl Broker {
     }
 }
 
-/// Parse a broker URL. The error is a sentence naming what is wrong; it never repeats
-/// credentials that someone put into the URL.
-pub fn parse(url: &str) -> Result<Broker, String> {
+/// Parse a broker URL. The error holds the URL only redacted: it never repeats credentials
+/// that someone put into the URL.
+pub fn parse(url: &str) -> Result<Broker, UrlError> {
     let trimmed = url.trim();
-    let shown = redact(trimmed);
     if trimmed.is_empty() {
-        return Err(format!(
-            "the broker URL is empty; use e.g. {DEFAULT_BROKER} or ssl://host:8883"
-        ));
+        return Err(UrlError::Empty);
+    }
+    let shown = || RedactedUrl::new(trimmed);
+    if trimmed.contains('@') {
+        return Err(UrlError::Credentials { url: shown() });
     }
     let (tls, rest) = match trimmed.split_once("://") {
-        Some((scheme, rest)) => (scheme_is_tls(scheme, &shown)?, rest),
+        Some((scheme, rest)) => (scheme_is_tls(scheme, shown)?, rest),
         None => (false, trimmed),
     };
-    if rest.contains('@') {
-        return Err(format!(
-            "the broker URL {shown} contains credentials; give them with --username and \
-             MQTT_SEND_PASSWORD or --password-file instead"
-        ));
-    }
     let authority = match rest.split_once('/') {
         Some((authority, "")) => authority,
-        Some(_) => {
-            return Err(format!(
-                "the broker URL {shown} has a path; give only scheme://host[:port] and the \
-                 topic with --topic"
-            ));
-        }
+        Some(_) => return Err(UrlError::Path { url: shown() }),
         None => rest,
     };
     if authority.contains(['?', '#']) {
-        return Err(format!(
-            "the broker URL {shown} has a query or fragment; give only scheme://host[:port]"
-        ));
+        return Err(UrlError::QueryOrFragment { url: shown() });
     }
-    let (host, port) = split_host_port(authority, &shown)?;
+    let (host, port) = split_host_port(authority, shown)?;
     let port = match port {
         None => {
             if tls {
@@ -89,44 +79,43 @@ pub fn parse(url: &str) -> Result<Broker, String> {
                 PLAIN_PORT
             }
         }
-        Some(text) => parse_port(text, &shown)?,
+        Some(text) => parse_port(text, shown)?,
     };
     Ok(Broker { tls, host, port })
 }
 
-fn scheme_is_tls(scheme: &str, shown: &str) -> Result<bool, String> {
+fn scheme_is_tls(scheme: &str, shown: impl Fn() -> RedactedUrl) -> Result<bool, UrlError> {
     match scheme.to_ascii_lowercase().as_str() {
         "tcp" | "mqtt" => Ok(false),
         "ssl" | "mqtts" | "tls" => Ok(true),
-        "ws" | "wss" => Err(format!(
-            "the broker URL {shown} uses websockets ({scheme}://), which mqtt-send does not \
-             speak; use tcp:// (1883) or ssl:// (8883)"
-        )),
-        _ => Err(format!(
-            "the broker URL {shown} has an unknown scheme \"{scheme}\"; use tcp://, mqtt://, \
-             ssl://, mqtts:// or tls://"
-        )),
+        "ws" | "wss" => Err(UrlError::Websockets {
+            url: shown(),
+            scheme: scheme.to_string(),
+        }),
+        _ => Err(UrlError::UnknownScheme {
+            url: shown(),
+            scheme: scheme.to_string(),
+        }),
     }
 }
 
-fn split_host_port<'a>(authority: &'a str, shown: &str) -> Result<(Host, Option<&'a str>), String> {
+fn split_host_port(
+    authority: &str,
+    shown: impl Fn() -> RedactedUrl,
+) -> Result<(Host, Option<&str>), UrlError> {
     if let Some(inside) = authority.strip_prefix('[') {
         let Some((literal, after)) = inside.split_once(']') else {
-            return Err(format!(
-                "the broker URL {shown} opens an IPv6 address with [ but never closes it"
-            ));
+            return Err(UrlError::UnclosedBracket { url: shown() });
         };
-        let ip: Ipv6Addr = literal.parse().map_err(|_| {
-            format!(
-                "the broker URL {shown} has \"{literal}\" in brackets, which is not an IPv6 address"
-            )
+        let ip: Ipv6Addr = literal.parse().map_err(|_| UrlError::NotIpv6 {
+            url: shown(),
+            literal: literal.to_string(),
         })?;
         let port = match after {
             "" => None,
-            _ => Some(after.strip_prefix(':').ok_or_else(|| {
-                format!(
-                    "the broker URL {shown} has \"{after}\" after the IPv6 address; expected :port"
-                )
+            _ => Some(after.strip_prefix(':').ok_or_else(|| UrlError::AfterIpv6 {
+                url: shown(),
+                after: after.to_string(),
             })?),
         };
         return Ok((Host::Ip(IpAddr::V6(ip)), port));
@@ -137,15 +126,10 @@ fn split_host_port<'a>(authority: &'a str, shown: &str) -> Result<(Host, Option<
             let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
             (host, Some(port))
         }
-        _ => {
-            return Err(format!(
-                "the broker URL {shown} looks like a bare IPv6 address; put it in brackets, \
-                 e.g. tcp://[::1]:1883"
-            ));
-        }
+        _ => return Err(UrlError::BareIpv6 { url: shown() }),
     };
     if host.is_empty() {
-        return Err(format!("the broker URL {shown} has no host name"));
+        return Err(UrlError::NoHost { url: shown() });
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok((Host::Ip(ip), port));
@@ -159,31 +143,21 @@ fn split_host_port<'a>(authority: &'a str, shown: &str) -> Result<(Host, Option<
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     if !valid {
-        return Err(format!(
-            "the broker URL {shown} has an invalid host name \"{host}\""
-        ));
+        return Err(UrlError::InvalidHost {
+            url: shown(),
+            host: host.to_string(),
+        });
     }
     Ok((Host::Name(host.to_ascii_lowercase()), port))
 }
 
-fn parse_port(text: &str, shown: &str) -> Result<u16, String> {
+fn parse_port(text: &str, shown: impl Fn() -> RedactedUrl) -> Result<u16, UrlError> {
     match text.parse::<u16>() {
         Ok(port) if port > 0 => Ok(port),
-        _ => Err(format!(
-            "the broker URL {shown} has port \"{text}\"; a port is a number from 1 to 65535"
-        )),
-    }
-}
-
-/// The URL as we may show it: anything before an `@` in the authority is replaced.
-fn redact(url: &str) -> String {
-    let (prefix, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (format!("{scheme}://"), rest),
-        None => (String::new(), url),
-    };
-    match rest.rsplit_once('@') {
-        Some((_, host)) => format!("\"{prefix}***@{host}\""),
-        None => format!("\"{url}\""),
+        _ => Err(UrlError::Port {
+            url: shown(),
+            port: text.to_string(),
+        }),
     }
 }
 
@@ -251,7 +225,7 @@ mod tests {
             ("tcp://bad..name", "invalid host name"),
             ("tcp://host?x=1", "query"),
         ] {
-            let error = parse(url).expect_err(url);
+            let error = parse(url).expect_err(url).to_string();
             assert!(error.contains(needle), "{url}: {error}");
         }
     }
@@ -259,6 +233,10 @@ mod tests {
     #[test]
     fn credentials_in_the_url_are_refused_and_never_echoed() {
         let error = parse("tcp://user:hunter2@localhost:1883").unwrap_err();
+        assert!(
+            matches!(&error, UrlError::Credentials { url } if url.to_string() == "tcp://***@localhost:1883")
+        );
+        let error = error.to_string();
         assert!(error.contains("credentials"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("***@localhost:1883"), "{error}");

@@ -1,11 +1,19 @@
-//! The command line, as clap sees it. Only the shape of the arguments lives here (no I/O), so
-//! completions and the man page can be generated from it. Values are checked in `config`,
-//! where flag, environment and config file meet.
+//! The command line, as clap sees it, and with it every config key: the one definition of each
+//! option (no I/O here, so completions, the man page and the config-key list are generated from
+//! it). `config` turns the environment and the config file into more arguments for the same
+//! clap command and merges them.
 
+use std::any::TypeId;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::Parser;
+use crate::message::Qos;
+use clap::{Arg, ArgAction, Command, CommandFactory, Parser};
+
+use crate::broker::{Broker, DEFAULT_BROKER};
+use crate::error::Kind;
+use crate::values::{self, Secret};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,6 +37,13 @@ from a Flint-style JSON config file (-c); flags override it. With --lines or --n
 line of the input is one message, over one connection.";
 
 /// Publish an MQTT message, wait for the broker's acknowledgement, and report it as JSON.
+///
+/// Every option is defined here, once. Its long name is also its config-file key (unless it is
+/// in [`NOT_CONFIG_KEYS`]); its value parser (in `values`) is the rule its value follows from
+/// the command line, the environment and the config file alike, and decides which JSON values
+/// the key takes (see [`kind`]); its default, if it has one, is in [`DEFAULTS`]. No field has a
+/// clap `default_value`: `config` merges the sources with `update_from_arg_matches`, where a
+/// clap default would override a config key.
 #[derive(Debug, Default, Parser)]
 #[command(name = "mqtt-send", version, long_about = DESCRIPTION, after_long_help = EXAMPLES)]
 pub struct Cli {
@@ -37,29 +52,26 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     /// Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port]
-    /// [config: broker] [default: tcp://localhost:1883]
-    #[arg(short = 'b', long, value_name = "URL", help_heading = "Connection")]
-    pub broker: Option<String>,
+    #[arg(short = 'b', long, value_name = "URL", value_parser = values::broker,
+          help_heading = "Connection")]
+    pub broker: Option<Broker>,
 
-    /// MQTT client identifier [config: client-id] [default: mqtt-send-<8 random hex digits>]
-    #[arg(short = 'i', long, value_name = "ID", help_heading = "Connection")]
+    /// MQTT client identifier (AWS IoT Core: the thing name)
+    #[arg(short = 'i', long, value_name = "ID", value_parser = values::client_id,
+          help_heading = "Connection")]
     pub client_id: Option<String>,
 
-    /// Topic to publish to (no + or #) [config: topic]
-    #[arg(short = 't', long, value_name = "TOPIC", help_heading = "Message")]
+    /// Topic to publish to (no + or #); required, except with --ndjson
+    #[arg(short = 't', long, value_name = "TOPIC", value_parser = values::topic,
+          help_heading = "Message")]
     pub topic: Option<String>,
 
-    /// Quality of service: 0, 1 or 2 [config: qos] [default: 2]
-    #[arg(
-        short = 'q',
-        long,
-        value_name = "N",
-        allow_negative_numbers = true,
-        help_heading = "Message"
-    )]
-    pub qos: Option<String>,
+    /// Quality of service: 0, 1 or 2
+    #[arg(short = 'q', long, value_name = "N", value_parser = values::qos,
+          allow_negative_numbers = true, help_heading = "Message")]
+    pub qos: Option<Qos>,
 
-    /// The message [config: content]
+    /// The message
     #[arg(
         short = 'm',
         long,
@@ -73,86 +85,78 @@ pub struct Cli {
     #[arg(short = 'f', long, value_name = "PATH", help_heading = "Message")]
     pub content_file: Option<PathBuf>,
 
-    /// Ask the broker to retain the message [config: retain] [default: false]
+    /// Ask the broker to retain the message
     #[arg(short = 'r', long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "Message")]
     pub retain: Option<bool>,
 
-    /// Username [config: username]
-    #[arg(
-        short = 'u',
-        long,
-        value_name = "NAME",
-        help_heading = "Authentication"
-    )]
+    /// Username
+    #[arg(short = 'u', long, value_name = "NAME", value_parser = values::username,
+          help_heading = "Authentication")]
     pub username: Option<String>,
 
-    /// Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file [config: password]
+    /// Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file
     #[arg(
         short = 'P',
         long,
         value_name = "PASS",
+        value_parser = values::password,
         conflicts_with = "password_file",
         help_heading = "Authentication"
     )]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
 
     /// Read the password from the first line of a file
     #[arg(long, value_name = "PATH", help_heading = "Authentication")]
     pub password_file: Option<PathBuf>,
 
-    /// PEM CA bundle that signs the broker's certificate [config: root-ca-crt]
-    /// [default: system trust store]
+    /// PEM CA bundle that signs the broker's certificate
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
     pub root_ca_crt: Option<PathBuf>,
 
-    /// PEM client certificate (chain) [config: certificate]
+    /// PEM client certificate (chain)
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
     pub certificate: Option<PathBuf>,
 
-    /// PEM private key: PKCS#1, PKCS#8 or SEC1 [config: private-key]
+    /// PEM private key: PKCS#1, PKCS#8 or SEC1
     #[arg(long, value_name = "PATH", help_heading = "TLS")]
     pub private_key: Option<PathBuf>,
 
-    /// Authenticate with the client certificate [config: use-certificate] [default: false]
+    /// Authenticate with the client certificate
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "TLS")]
     pub use_certificate: Option<bool>,
 
-    /// ALPN protocol to offer, repeatable [config: alpn]
-    /// [default on port 443 with a client certificate: x-amzn-mqtt-ca]
-    #[arg(long, value_name = "PROTO", help_heading = "TLS")]
+    /// ALPN protocol to offer in the TLS handshake; repeatable
+    #[arg(long, value_name = "PROTO", value_parser = values::alpn, help_heading = "TLS")]
     pub alpn: Vec<String>,
 
-    /// One deadline for the whole run, in seconds [config: timeout] [default: 30]
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        allow_negative_numbers = true,
-        help_heading = "Behaviour"
-    )]
-    pub timeout: Option<String>,
+    /// One deadline for the whole run, in seconds
+    #[arg(long, value_name = "SECONDS", value_parser = values::seconds,
+          allow_negative_numbers = true, help_heading = "Behaviour")]
+    pub timeout: Option<Duration>,
 
-    /// Retry connection failures where nothing was published [config: retries] [default: 0]
-    #[arg(
-        long,
-        value_name = "N",
-        allow_negative_numbers = true,
-        help_heading = "Behaviour"
-    )]
-    pub retries: Option<String>,
+    /// Retry connection failures where nothing was published, at most 1000 times
+    #[arg(long, value_name = "N", value_parser = values::retries,
+          allow_negative_numbers = true, help_heading = "Behaviour")]
+    pub retries: Option<u32>,
 
     /// Batch: every line of the content is one message to --topic, over one connection; empty
-    /// lines are skipped [config: lines]
+    /// lines are skipped
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "Behaviour")]
     pub lines: Option<bool>,
 
     /// Batch: every line is {"topic","content","qos","retain"}; missing fields come from the
-    /// flags; empty lines are skipped [config: ndjson]
+    /// flags; empty lines are skipped
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "Behaviour")]
     pub ndjson: Option<bool>,
+
+    /// Flint's action name; only "send" is accepted
+    #[arg(long, value_name = "NAME", value_parser = values::action, hide = true)]
+    #[allow(dead_code)] // a config key of Flint's: its value parser is all there is to it
+    pub action: Option<String>,
 
     /// Log protocol events and decisions on stderr (never a secret)
     #[arg(short = 'v', long, help_heading = "Behaviour")]
@@ -163,14 +167,137 @@ pub struct Cli {
     pub generate: Option<PathBuf>,
 }
 
+/// The flags that are not config keys: where the config file is, the message and the password
+/// read from a file (a config file holds the value itself), and how mqtt-send reports and
+/// documents itself.
+pub const NOT_CONFIG_KEYS: &[&str] = &[
+    "config",
+    "content-file",
+    "password-file",
+    "verbose",
+    "generate",
+];
+
+/// What an option is when no flag, environment variable or config key sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// A value, given to the option's value parser like any other: the bottom layer of the merge.
+    Value(&'static str),
+    /// Decided at run time; only shown.
+    Described(&'static str),
+}
+
+/// The defaults, by config key (and long flag name).
+pub const DEFAULTS: &[(&str, Fallback)] = &[
+    ("action", Fallback::Value("send")),
+    (
+        "alpn",
+        Fallback::Described("x-amzn-mqtt-ca on port 443 with a client certificate"),
+    ),
+    ("broker", Fallback::Value(DEFAULT_BROKER)),
+    (
+        "client-id",
+        Fallback::Described("mqtt-send-<8 random hex digits>"),
+    ),
+    ("lines", Fallback::Value("false")),
+    ("ndjson", Fallback::Value("false")),
+    ("qos", Fallback::Value("2")),
+    ("retain", Fallback::Value("false")),
+    ("retries", Fallback::Value("0")),
+    ("root-ca-crt", Fallback::Described("the system trust store")),
+    ("timeout", Fallback::Value("30")),
+    ("use-certificate", Fallback::Value("false")),
+];
+
+/// The default of a config key, if it has one.
+pub fn default_of(key: &str) -> Option<Fallback> {
+    DEFAULTS
+        .iter()
+        .find(|(name, _)| *name == key)
+        .map(|(_, fallback)| *fallback)
+}
+
+/// The command as users see it: [`Cli`]'s, with each config key's help ending in
+/// `[config: KEY]` and its default.
+pub fn command() -> Command {
+    Cli::command().mut_args(|arg| {
+        let Some(key) = config_key(&arg).map(str::to_string) else {
+            return arg;
+        };
+        let mut note = format!(" [config: {key}]");
+        if let Some(Fallback::Value(text) | Fallback::Described(text)) = default_of(&key) {
+            note.push_str(&format!(" [default: {text}]"));
+        }
+        let help = arg.get_help().map(|help| format!("{help}{note}"));
+        let long_help = arg.get_long_help().map(|help| format!("{help}{note}"));
+        let arg = match help {
+            Some(help) => arg.help(help),
+            None => arg,
+        };
+        match long_help {
+            Some(help) => arg.long_help(help),
+            None => arg,
+        }
+    })
+}
+
+/// The config key an argument is, if it is one: its long name.
+pub fn config_key(arg: &Arg) -> Option<&str> {
+    let long = arg.get_long()?;
+    let about_us = matches!(
+        arg.get_action(),
+        ArgAction::Help | ArgAction::HelpShort | ArgAction::HelpLong | ArgAction::Version
+    );
+    (!about_us && !NOT_CONFIG_KEYS.contains(&long)).then_some(long)
+}
+
+/// Every config key of `command`, with its argument, in alphabetical order.
+pub fn config_keys(command: &Command) -> Vec<(&str, &Arg)> {
+    let mut keys: Vec<(&str, &Arg)> = command
+        .get_arguments()
+        .filter_map(|arg| Some((config_key(arg)?, arg)))
+        .collect();
+    keys.sort_by_key(|(key, _)| *key);
+    keys
+}
+
+/// The kind of value an argument takes, from the type its value parser makes.
+pub fn kind(arg: &Arg) -> Kind {
+    let made = arg.get_value_parser().type_id();
+    if made == TypeId::of::<bool>() {
+        Kind::Bool
+    } else if made == TypeId::of::<Qos>() {
+        Kind::Qos
+    } else if made == TypeId::of::<Duration>() {
+        Kind::Seconds
+    } else if made == TypeId::of::<u32>() {
+        Kind::Count
+    } else if made == TypeId::of::<PathBuf>() {
+        Kind::Path
+    } else {
+        // String, OsString, and what a rule makes of a string (Broker, Secret).
+        Kind::Text
+    }
+}
+
+/// Whether an argument's value is a secret, never to be shown in a message.
+pub fn is_secret(arg: &Arg) -> bool {
+    arg.get_value_parser().type_id() == TypeId::of::<Secret>()
+}
+
+/// Whether an argument takes a list (repeated on the command line, a JSON array in the config).
+pub fn is_list(arg: &Arg) -> bool {
+    matches!(arg.get_action(), ArgAction::Append)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
@@ -186,5 +313,79 @@ mod tests {
     fn content_and_content_file_conflict() {
         assert!(Cli::try_parse_from(["mqtt-send", "-m", "x", "-f", "y"]).is_err());
         assert!(Cli::try_parse_from(["mqtt-send", "-P", "x", "--password-file", "y"]).is_err());
+    }
+
+    #[test]
+    fn config_keys_are_the_long_flags_but_the_excluded_ones() {
+        let command = command();
+        let keys: Vec<&str> = config_keys(&command).iter().map(|(key, _)| *key).collect();
+        assert!(keys.contains(&"client-id") && keys.contains(&"action"));
+        for excluded in NOT_CONFIG_KEYS {
+            assert!(
+                command
+                    .get_arguments()
+                    .any(|a| a.get_long() == Some(excluded)),
+                "{excluded} is no flag"
+            );
+            assert!(!keys.contains(excluded), "{excluded}");
+        }
+        assert!(!keys.contains(&"help") && !keys.contains(&"version"));
+    }
+
+    #[test]
+    fn no_option_has_a_clap_default_that_would_override_a_config_key() {
+        for arg in Cli::command().get_arguments() {
+            if config_key(arg).is_some() {
+                assert!(arg.get_default_values().is_empty(), "{}", arg.get_id());
+            }
+        }
+    }
+
+    #[test]
+    fn every_default_belongs_to_a_config_key() {
+        let command = command();
+        let keys: Vec<&str> = config_keys(&command).iter().map(|(key, _)| *key).collect();
+        for (key, _) in DEFAULTS {
+            assert!(keys.contains(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_kind_of_a_value_comes_from_its_parser() {
+        let command = command();
+        let kind_of = |key: &str| {
+            let (_, arg) = config_keys(&command)
+                .into_iter()
+                .find(|(name, _)| *name == key)
+                .unwrap();
+            (kind(arg), is_list(arg))
+        };
+        assert_eq!(kind_of("retain"), (Kind::Bool, false));
+        assert_eq!(kind_of("qos"), (Kind::Qos, false));
+        assert_eq!(kind_of("timeout"), (Kind::Seconds, false));
+        assert_eq!(kind_of("retries"), (Kind::Count, false));
+        assert_eq!(kind_of("root-ca-crt"), (Kind::Path, false));
+        assert_eq!(kind_of("broker"), (Kind::Text, false));
+        assert_eq!(kind_of("alpn"), (Kind::Text, true));
+        let secrets: Vec<&str> = config_keys(&command)
+            .into_iter()
+            .filter(|(_, arg)| is_secret(arg))
+            .map(|(key, _)| key)
+            .collect();
+        assert_eq!(secrets, ["password"]);
+    }
+
+    #[test]
+    fn help_names_the_config_key_and_the_default() {
+        let command = command();
+        let broker = command
+            .get_arguments()
+            .find(|arg| arg.get_long() == Some("broker"))
+            .unwrap();
+        assert_eq!(
+            broker.get_help().unwrap().to_string(),
+            "Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] \
+             [config: broker] [default: tcp://localhost:1883]"
+        );
     }
 }

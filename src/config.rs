@@ -1,145 +1,30 @@
 //! Flags, environment and the Flint-style JSON config file, merged into one validated
-//! [`Settings`]. Precedence: flag > environment > config file > default. Every error names the
-//! flag, the key (and its file) or the file that is wrong.
+//! [`Settings`]. Every source becomes arguments of the one clap command of `cli`: a config key
+//! is its long flag name (`"qos": 1` is `--qos=1`), `MQTT_SEND_PASSWORD` is `--password`, and
+//! the defaults are a source too. So every value passes the same parser whatever its source,
+//! and precedence (flag > environment > config file > default) is one loop, [`Sources::merge`].
+//! Every error names the flag, the key (and its file) or the file that is wrong.
 
-use std::fmt;
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use crate::message::Qos;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgMatches, Command, FromArgMatches};
+use serde_json::Value;
 
-use crate::broker::{self, Broker, DEFAULT_BROKER};
-use crate::cli::Cli;
-use crate::input::Source;
-use crate::message::Qos as QoS;
-use crate::outcome::Failure;
+use crate::broker::Broker;
+use crate::cli::{self, Cli, Fallback};
+use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
+use crate::values;
+
+pub use crate::error::Origin;
+pub use crate::values::Secret;
 
 pub const PASSWORD_ENV: &str = "MQTT_SEND_PASSWORD";
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
-const MAX_RETRIES: u64 = 1000;
-/// MQTT 3.1.1 strings (topic, client id, username, password) are at most 65535 bytes.
-const MAX_MQTT_STRING: usize = 65_535;
-
-/// A config key, with what the man page and `--help` say of it.
-pub struct Key {
-    pub name: &'static str,
-    pub kind: &'static str,
-    pub default: &'static str,
-    pub meaning: &'static str,
-}
-
-/// The config keys we accept (Flint's, plus ours from SPEC.md), in alphabetical order.
-pub const KEYS: &[Key] = &[
-    Key {
-        name: "action",
-        kind: "string",
-        default: "send",
-        meaning: "Flint's action name; only \"send\" is accepted",
-    },
-    Key {
-        name: "alpn",
-        kind: "string or list of strings",
-        default: "none; x-amzn-mqtt-ca on port 443 with a client certificate",
-        meaning: "ALPN protocol(s) to offer in the TLS handshake",
-    },
-    Key {
-        name: "broker",
-        kind: "string",
-        default: "tcp://localhost:1883",
-        meaning: "broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port]",
-    },
-    Key {
-        name: "certificate",
-        kind: "path",
-        default: "none",
-        meaning: "PEM client certificate (chain); relative to the config file's folder",
-    },
-    Key {
-        name: "client-id",
-        kind: "string",
-        default: "mqtt-send- and 8 random hex digits",
-        meaning: "MQTT client identifier (AWS IoT Core: the thing name)",
-    },
-    Key {
-        name: "content",
-        kind: "string",
-        default: "none",
-        meaning: "the message (--content-file replaces it)",
-    },
-    Key {
-        name: "lines",
-        kind: "boolean",
-        default: "false",
-        meaning: "batch: every non-empty line of the content is one message",
-    },
-    Key {
-        name: "ndjson",
-        kind: "boolean",
-        default: "false",
-        meaning: "batch: every non-empty line is {\"topic\",\"content\",\"qos\",\"retain\"}",
-    },
-    Key {
-        name: "password",
-        kind: "string",
-        default: "none",
-        meaning: "password; prefer MQTT_SEND_PASSWORD or --password-file",
-    },
-    Key {
-        name: "private-key",
-        kind: "path",
-        default: "none",
-        meaning: "PEM private key (PKCS#1, PKCS#8 or SEC1, not encrypted); relative to the config file's folder",
-    },
-    Key {
-        name: "qos",
-        kind: "0, 1 or 2 (number or one-digit string)",
-        default: "2",
-        meaning: "quality of service (AWS IoT Core: 0 or 1)",
-    },
-    Key {
-        name: "retain",
-        kind: "boolean",
-        default: "false",
-        meaning: "ask the broker to retain the message",
-    },
-    Key {
-        name: "retries",
-        kind: "whole number, 0 to 1000",
-        default: "0",
-        meaning: "retry failures where nothing was published, with backoff, inside the deadline",
-    },
-    Key {
-        name: "root-ca-crt",
-        kind: "path",
-        default: "the system trust store",
-        meaning: "PEM CA bundle that signs the broker's certificate; relative to the config file's folder",
-    },
-    Key {
-        name: "timeout",
-        kind: "seconds (number > 0)",
-        default: "30",
-        meaning: "one deadline for the whole run (or batch)",
-    },
-    Key {
-        name: "topic",
-        kind: "string",
-        default: "none (required, except with ndjson)",
-        meaning: "topic to publish to: no + or #, not empty",
-    },
-    Key {
-        name: "use-certificate",
-        kind: "boolean",
-        default: "false",
-        meaning: "authenticate with the client certificate (TLS only)",
-    },
-    Key {
-        name: "username",
-        kind: "string",
-        default: "none",
-        meaning: "user name",
-    },
-];
 
 /// One message, or a batch of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +37,28 @@ pub enum Mode {
     Ndjson,
 }
 
+/// Where the bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--content TEXT` or `"content"` in the config file.
+    Inline(Vec<u8>),
+    /// `--content-file PATH`.
+    File(PathBuf),
+    /// `--content-file -`.
+    Stdin,
+}
+
+impl Source {
+    /// What to call this source in messages and `-v` logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Inline(_) => "the content given".to_string(),
+            Source::File(path) => format!("the content file {}", path.display()),
+            Source::Stdin => "stdin".to_string(),
+        }
+    }
+}
+
 /// Everything a run needs, validated. Built once; read by everything after.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -160,7 +67,7 @@ pub struct Settings {
     /// The topic; `None` only with `--ndjson`, where every line then names its own.
     pub topic: Option<String>,
     pub mode: Mode,
-    pub qos: QoS,
+    pub qos: Qos,
     pub retain: bool,
     pub content: Source,
     pub username: Option<String>,
@@ -178,22 +85,6 @@ pub struct TlsOptions {
     pub private_key: Option<PathBuf>,
     pub use_certificate: bool,
     pub alpn: Vec<String>,
-}
-
-/// A password. Its `Debug` never shows it, so it cannot leak through a log line or a panic.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
 }
 
 /// What we take from the process environment (read once in `main`, passed in for tests).
@@ -214,162 +105,75 @@ impl Env {
     }
 }
 
-/// Where a value came from, for error messages: `--qos` or `"qos" in connector.json`.
-#[derive(Clone, Copy)]
-pub enum Origin<'a> {
-    Flag(&'static str),
-    Key(&'static str, &'a Path),
-    Default,
+/// Why the command line was not parsed: a value that one of our rules refused (a
+/// [`ConfigError`] naming the flag, reported like any other), or anything else, which clap
+/// reports in its own words (an unknown flag, `--help`).
+#[derive(Debug)]
+pub enum Refusal {
+    Config(ConfigError),
+    Clap(clap::Error),
 }
 
-impl fmt::Display for Origin<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Flag(flag) => write!(f, "{flag}"),
-            Origin::Key(key, file) => write!(f, "\"{key}\" in {}", file.display()),
-            Origin::Default => f.write_str("the default"),
-        }
-    }
+/// Parse the command line (`args` starts with the program name).
+pub fn command_line(
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> Result<ArgMatches, Refusal> {
+    let command = cli::command();
+    command
+        .clone()
+        .try_get_matches_from(args)
+        .map_err(|error| refusal(&command, &Layer::Flags, error))
 }
 
-/// The config file's values, type-checked; paths resolved against the file's folder.
-#[derive(Debug, Default)]
-pub struct FileConfig {
-    path: PathBuf,
-    broker: Option<String>,
-    client_id: Option<String>,
-    topic: Option<String>,
-    qos: Option<QoS>,
-    content: Option<String>,
-    retain: Option<bool>,
-    username: Option<String>,
-    password: Option<String>,
-    root_ca_crt: Option<PathBuf>,
-    certificate: Option<PathBuf>,
-    private_key: Option<PathBuf>,
-    use_certificate: Option<bool>,
-    alpn: Option<Vec<String>>,
-    timeout: Option<Duration>,
-    retries: Option<u32>,
-    lines: Option<bool>,
-    ndjson: Option<bool>,
-}
+/// Merge the command line, the environment and the config file into validated settings.
+pub fn settings(command_line: &ArgMatches, env: Env) -> Result<Settings, ConfigError> {
+    let command = cli::command();
+    let sources = Sources::gather(&command, command_line, &env)?;
+    let cli = sources.merge()?;
+    // The defaults are a source, so every option that has one has a value here.
+    const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
 
-/// Merge flags, environment and config file into validated settings.
-pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
-    let file = match &cli.config {
-        Some(path) => load(path)?,
-        None => FileConfig::default(),
-    };
-    let key = |name: &'static str| Origin::Key(name, &file.path);
-
-    let (broker_text, origin) = pick(
-        cli.broker,
-        Origin::Flag("--broker"),
-        file.broker.clone(),
-        key("broker"),
-    )
-    .unwrap_or_else(|| (DEFAULT_BROKER.to_string(), Origin::Default));
-    let broker =
-        broker::parse(&broker_text).map_err(|e| Failure::usage(format!("{origin}: {e}")))?;
-
-    let client_id = match pick(
-        cli.client_id,
-        Origin::Flag("--client-id"),
-        file.client_id.clone(),
-        key("client-id"),
-    ) {
-        Some((id, origin)) => validate_client_id(id, origin)?,
-        None => random_client_id(),
-    };
-
-    let lines = cli.lines.or(file.lines).unwrap_or(false);
-    let ndjson = cli.ndjson.or(file.ndjson).unwrap_or(false);
-    let mode = match (lines, ndjson) {
+    let broker = cli.broker.expect(DEFAULTED);
+    let client_id = cli.client_id.unwrap_or_else(random_client_id);
+    let mode = match (cli.lines.expect(DEFAULTED), cli.ndjson.expect(DEFAULTED)) {
         (false, false) => Mode::Single,
         (true, false) => Mode::Lines,
         (false, true) => Mode::Ndjson,
-        (true, true) => {
-            return Err(Failure::usage(
-                "--lines and --ndjson both ask for a batch: choose one (--ndjson reads every \
-                 line as a JSON message; --lines sends every line as it is)",
-            ));
-        }
+        (true, true) => return Err(ConfigError::TwoBatchModes),
     };
-    let topic = match pick(
-        cli.topic,
-        Origin::Flag("--topic"),
-        file.topic.clone(),
-        key("topic"),
-    ) {
-        Some((topic, origin)) => Some(validate_topic(topic, origin)?),
-        None if mode == Mode::Ndjson => None,
-        None => {
-            return Err(Failure::usage(
-                "no topic: give --topic TOPIC or \"topic\" in the config file",
-            ));
-        }
+    let topic = match cli.topic {
+        None if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
+        topic => topic,
+    };
+    let content = match (cli.content_file, cli.content) {
+        (Some(path), _) if path.as_os_str() == "-" => Source::Stdin,
+        (Some(path), _) => Source::File(path),
+        (None, Some(text)) => Source::Inline(os_bytes(text)),
+        (None, None) => return Err(ConfigError::NoContent),
     };
 
-    let qos = match cli.qos {
-        Some(text) => qos_from_text(&text, Origin::Flag("--qos"))?,
-        None => file.qos.unwrap_or(QoS::ExactlyOnce),
-    };
-    let retain = cli.retain.or(file.retain).unwrap_or(false);
-
-    let content = match (cli.content_file, cli.content, file.content.clone()) {
-        (Some(path), _, _) if path.as_os_str() == "-" => Source::Stdin,
-        (Some(path), _, _) => Source::File(path),
-        (None, Some(text), _) => Source::Inline(os_bytes(text)),
-        (None, None, Some(text)) => Source::Inline(text.into_bytes()),
-        (None, None, None) => {
-            return Err(Failure::usage(
-                "no message: give --content TEXT, --content-file PATH (- for stdin), or \
-                 \"content\" in the config file",
-            ));
+    // --password > --password-file > MQTT_SEND_PASSWORD > "password" in the config file.
+    let password = match (sources.origin("password"), cli.password_file) {
+        (Some(Origin::Flag(_)), _) => cli.password,
+        (_, Some(path)) => Some(read_password_file(&path)?),
+        _ if matches!(env.password, Some(Err(()))) => {
+            return Err(ConfigError::NotUnicode { var: PASSWORD_ENV });
         }
+        _ => cli.password,
     };
-
-    let username = match pick(
-        cli.username,
-        Origin::Flag("--username"),
-        file.username.clone(),
-        key("username"),
-    ) {
-        Some((name, origin)) => Some(validate_mqtt_string(name, origin, "username")?),
-        None => None,
-    };
-    let password = password(cli.password, cli.password_file, env, &file)?;
 
     let tls = TlsOptions {
-        root_ca_crt: cli.root_ca_crt.or(file.root_ca_crt.clone()),
-        certificate: cli.certificate.or(file.certificate.clone()),
-        private_key: cli.private_key.or(file.private_key.clone()),
-        use_certificate: cli
-            .use_certificate
-            .or(file.use_certificate)
-            .unwrap_or(false),
-        alpn: if cli.alpn.is_empty() {
-            file.alpn.clone().unwrap_or_default()
-        } else {
-            validate_alpn(cli.alpn, Origin::Flag("--alpn"))?
-        },
-    };
-
-    let timeout = match cli.timeout {
-        Some(text) => timeout_from_text(&text, Origin::Flag("--timeout"))?,
-        None => file.timeout.unwrap_or(DEFAULT_TIMEOUT),
-    };
-    let retries = match cli.retries {
-        Some(text) => retries_from_text(&text, Origin::Flag("--retries"))?,
-        None => file.retries.unwrap_or(0),
+        root_ca_crt: cli.root_ca_crt,
+        certificate: cli.certificate,
+        private_key: cli.private_key,
+        use_certificate: cli.use_certificate.expect(DEFAULTED),
+        alpn: cli.alpn,
     };
     if tls.use_certificate && !broker.tls {
-        return Err(Failure::usage(format!(
-            "use-certificate is true but the broker {broker} is not a TLS URL: client \
-             certificates are sent only over TLS; use ssl://{}:8883 (or mqtts://, tls://)",
-            broker.host
-        )));
+        return Err(ConfigError::CertificateWithoutTls {
+            broker: broker.to_string(),
+            host: broker.host.to_string(),
+        });
     }
 
     Ok(Settings {
@@ -377,219 +181,343 @@ pub fn settings(cli: Cli, env: Env) -> Result<Settings, Failure> {
         client_id,
         topic,
         mode,
-        qos,
-        retain,
+        qos: cli.qos.expect(DEFAULTED),
+        retain: cli.retain.expect(DEFAULTED),
         content,
-        username,
+        username: cli.username,
         password,
         tls,
-        timeout,
-        retries,
+        timeout: cli.timeout.expect(DEFAULTED),
+        retries: cli.retries.expect(DEFAULTED),
     })
 }
 
-/// Flag beats config file; each value keeps its origin for error messages.
-fn pick<'a, T>(
-    flag: Option<T>,
-    flag_origin: Origin<'a>,
-    file: Option<T>,
-    file_origin: Origin<'a>,
-) -> Option<(T, Origin<'a>)> {
-    flag.map(|v| (v, flag_origin))
-        .or_else(|| file.map(|v| (v, file_origin)))
+/// Where a layer of arguments came from, to say where a value came from.
+#[derive(Debug)]
+enum Layer {
+    /// `cli::DEFAULTS`.
+    Defaults,
+    /// The config file; `numbers`: the keys whose JSON value was a number (shown unquoted).
+    File {
+        path: PathBuf,
+        numbers: BTreeSet<String>,
+    },
+    /// The process environment.
+    Env,
+    /// The command line.
+    Flags,
+}
+
+impl Layer {
+    fn origin(&self, key: &str) -> Origin {
+        match self {
+            Layer::Defaults => Origin::Default,
+            Layer::File { path, .. } => Origin::Key(key.to_string(), path.clone()),
+            Layer::Env => Origin::Env(PASSWORD_ENV),
+            Layer::Flags => Origin::Flag(format!("--{key}")),
+        }
+    }
+
+    /// The value as the user gave it, for an error message.
+    fn got(&self, key: &str, text: String) -> Got {
+        match self {
+            Layer::File { numbers, .. } if numbers.contains(key) => Got::Number(text),
+            _ => Got::Text(text),
+        }
+    }
+}
+
+/// The sources of option values, each parsed by the same clap command, lowest precedence first.
+struct Sources<'a> {
+    command: &'a Command,
+    layers: Vec<(Layer, ArgMatches)>,
+}
+
+impl<'a> Sources<'a> {
+    fn gather(
+        command: &'a Command,
+        command_line: &ArgMatches,
+        env: &Env,
+    ) -> Result<Self, ConfigError> {
+        let mut layers = Vec::new();
+        let defaults = cli::DEFAULTS
+            .iter()
+            .filter_map(|(key, fallback)| match fallback {
+                Fallback::Value(text) => Some(argument(key, OsStr::new(text))),
+                Fallback::Described(_) => None,
+            });
+        layers.push(parse(command, Layer::Defaults, defaults.collect())?);
+        let flags = Cli::from_arg_matches(command_line).map_err(|e| unparsed(None, &e))?;
+        if let Some(path) = &flags.config {
+            let bytes = read_config_file(path)?;
+            let (layer, args) = parse_file(command, path, &bytes)?;
+            layers.push(parse(command, layer, args)?);
+        }
+        if let Some(Ok(password)) = &env.password {
+            let args = vec![argument("password", OsStr::new(password))];
+            layers.push(parse(command, Layer::Env, args)?);
+        }
+        layers.push((Layer::Flags, command_line.clone()));
+        Ok(Sources { command, layers })
+    }
+
+    /// Precedence, in one place: each source overrides the ones before it, option by option.
+    fn merge(&self) -> Result<Cli, ConfigError> {
+        let mut cli = Cli::default();
+        for (_, matches) in &self.layers {
+            cli.update_from_arg_matches(matches)
+                .map_err(|e| unparsed(None, &e))?;
+        }
+        Ok(cli)
+    }
+
+    /// Where the value of the option with this long name came from, if anywhere.
+    fn origin(&self, key: &str) -> Option<Origin> {
+        let arg = self
+            .command
+            .get_arguments()
+            .find(|arg| arg.get_long() == Some(key))?;
+        self.layers
+            .iter()
+            .rev()
+            .find(|(_, matches)| {
+                matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine)
+            })
+            .map(|(layer, _)| layer.origin(key))
+    }
+}
+
+/// `--key=value`: one argument, so that a value that starts with `-` stays a value.
+fn argument(key: &str, value: &OsStr) -> OsString {
+    let mut argument = OsString::from(format!("--{key}="));
+    argument.push(value);
+    argument
+}
+
+/// Parse the arguments of one layer with the command.
+fn parse(
+    command: &Command,
+    layer: Layer,
+    args: Vec<OsString>,
+) -> Result<(Layer, ArgMatches), ConfigError> {
+    let argv = std::iter::once(OsString::from("mqtt-send")).chain(args);
+    match command.clone().try_get_matches_from(argv) {
+        Ok(matches) => Ok((layer, matches)),
+        Err(error) => Err(match refusal(command, &layer, error) {
+            Refusal::Config(error) => error,
+            Refusal::Clap(error) => {
+                let origin = refused_arg(command, &error)
+                    .and_then(Arg::get_long)
+                    .map(|key| layer.origin(key));
+                unparsed(origin, &error)
+            }
+        }),
+    }
+}
+
+/// A clap error as a [`Refusal`]: a [`Problem`] that one of our value parsers found becomes a
+/// [`ConfigError`] saying where the value came from and, unless it is a secret, what it was.
+fn refusal(command: &Command, layer: &Layer, error: clap::Error) -> Refusal {
+    let problem = match error.kind() {
+        ErrorKind::ValueValidation => std::error::Error::source(&error)
+            .and_then(|source| source.downcast_ref::<Problem>())
+            .cloned(),
+        _ => None,
+    };
+    let (Some(problem), Some(arg)) = (problem, refused_arg(command, &error)) else {
+        return Refusal::Clap(error);
+    };
+    let Some(key) = arg.get_long() else {
+        return Refusal::Clap(error);
+    };
+    let got = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(text)) if !cli::is_secret(arg) => {
+            Some(layer.got(key, text.clone()))
+        }
+        _ => None,
+    };
+    Refusal::Config(ConfigError::Invalid {
+        origin: layer.origin(key),
+        got,
+        problem,
+    })
+}
+
+/// The argument a clap error is about: its context names it as `--qos <N>`.
+fn refused_arg<'c>(command: &'c Command, error: &clap::Error) -> Option<&'c Arg> {
+    let Some(ContextValue::String(shown)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = shown.split([' ', '=']).next()?.strip_prefix("--")?;
+    command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+}
+
+/// A clap error no rule of ours names, in clap's words (its first line).
+fn unparsed(origin: Option<Origin>, error: &clap::Error) -> ConfigError {
+    let rendered = error.render().to_string();
+    let reason = rendered
+        .lines()
+        .next()
+        .unwrap_or("invalid value")
+        .trim_start_matches("error: ")
+        .to_string();
+    ConfigError::Unparsed { origin, reason }
 }
 
 #[cfg(unix)]
-fn os_bytes(text: std::ffi::OsString) -> Vec<u8> {
+fn os_bytes(text: OsString) -> Vec<u8> {
     use std::os::unix::ffi::OsStringExt;
     text.into_vec()
 }
 
 #[cfg(not(unix))]
-fn os_bytes(text: std::ffi::OsString) -> Vec<u8> {
+fn os_bytes(text: OsString) -> Vec<u8> {
     text.to_string_lossy().into_owned().into_bytes()
 }
 
-/// The password: --password / --password-file > MQTT_SEND_PASSWORD > config file.
-fn password(
-    flag: Option<String>,
-    file_flag: Option<PathBuf>,
-    env: Env,
-    file: &FileConfig,
-) -> Result<Option<Secret>, Failure> {
-    let (text, origin) = if let Some(text) = flag {
-        (text, "--password".to_string())
-    } else if let Some(path) = file_flag {
-        (
-            read_password_file(&path)?,
-            format!("--password-file {}", path.display()),
-        )
-    } else if let Some(from_env) = env.password {
-        let text =
-            from_env.map_err(|()| Failure::usage(format!("{PASSWORD_ENV} is not valid UTF-8")))?;
-        (text, PASSWORD_ENV.to_string())
-    } else if let Some(text) = &file.password {
-        (
-            text.clone(),
-            format!("\"password\" in {}", file.path.display()),
-        )
-    } else {
-        return Ok(None);
-    };
-    if text.len() > MAX_MQTT_STRING {
-        return Err(Failure::usage(format!(
-            "the password from {origin} is {} bytes; MQTT allows at most {MAX_MQTT_STRING}",
-            text.len()
-        )));
-    }
-    Ok(Some(Secret(text)))
-}
-
-fn read_password_file(path: &Path) -> Result<String, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::usage(format!(
-            "cannot read the password file {}: {}",
-            path.display(),
-            io_reason(&e)
-        ))
+/// The first line of the file `--password-file` names.
+fn read_password_file(path: &Path) -> Result<Secret, ConfigError> {
+    let bytes = std::fs::read(path).map_err(|error| ConfigError::PasswordFileUnreadable {
+        path: path.to_path_buf(),
+        error,
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Failure::usage(format!(
-            "the password file {} is not valid UTF-8 text",
-            path.display()
-        ))
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError::PasswordFileNotText {
+        path: path.to_path_buf(),
     })?;
     let first = text.lines().next().unwrap_or("");
     if first.is_empty() {
-        return Err(Failure::usage(format!(
-            "the password file {} is empty; its first line is the password",
-            path.display()
-        )));
+        return Err(ConfigError::PasswordFileEmpty {
+            path: path.to_path_buf(),
+        });
     }
-    Ok(first.to_string())
+    values::password(first).map_err(|problem| ConfigError::Invalid {
+        origin: Origin::PasswordFile(path.to_path_buf()),
+        got: None,
+        problem,
+    })
 }
 
-/// A short reason for an I/O error, without Rust's "(os error 2)" noise.
-pub fn io_reason(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::NotFound => "no such file".to_string(),
-        ErrorKind::PermissionDenied => "permission denied".to_string(),
-        ErrorKind::IsADirectory => "it is a directory".to_string(),
-        _ => {
-            let text = error.to_string();
-            match text.find(" (os error") {
-                Some(at) => text[..at].to_string(),
-                None => text,
-            }
-        }
-    }
-}
-
-/// Read and type-check the config file.
-fn load(path: &Path) -> Result<FileConfig, Failure> {
-    let shown = path.display();
+fn read_config_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let unreadable = |error| ConfigError::ConfigUnreadable {
+        path: path.to_path_buf(),
+        error,
+    };
     if path.is_dir() {
-        return Err(Failure::usage(format!(
-            "cannot read the config file {shown}: it is a directory"
-        )));
+        return Err(unreadable(std::io::ErrorKind::IsADirectory.into()));
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::usage(format!(
-            "cannot read the config file {shown}: {}",
-            io_reason(&e)
-        ))
-    })?;
-    parse_file(path, &bytes)
+    std::fs::read(path).map_err(unreadable)
 }
 
-/// Parse and type-check the bytes of the config file at `path`.
-pub fn parse_file(path: &Path, bytes: &[u8]) -> Result<FileConfig, Failure> {
-    let shown = path.display();
+/// The config file at `path`, whose bytes are `bytes`, as arguments of `command`: each key is
+/// checked to be a config key and to hold the JSON its option takes (see [`cli::kind`]); paths
+/// are resolved against the file's folder; `null` means "not set".
+fn parse_file(
+    command: &Command,
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Layer, Vec<OsString>), ConfigError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(Failure::usage(format!(
-            "the config file {shown} is empty; it must hold a JSON object such as \
-             {{\"broker\": \"{DEFAULT_BROKER}\", \"topic\": \"a/b\"}}"
-        )));
+        return Err(ConfigError::ConfigEmpty {
+            path: path.to_path_buf(),
+        });
     }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| Failure::usage(format!("the config file {shown} is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|error| ConfigError::ConfigNotJson {
+            path: path.to_path_buf(),
+            error,
+        })?;
     let Value::Object(map) = value else {
-        return Err(Failure::usage(format!(
-            "the config file {shown} must hold a JSON object {{...}}, not {}",
-            type_name(&value)
-        )));
+        return Err(ConfigError::ConfigNotObject {
+            path: path.to_path_buf(),
+            found: JsonType::of(&value),
+        });
     };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    parse_keys(path, &dir, map)
-}
-
-fn parse_keys(path: &Path, dir: &Path, map: Map<String, Value>) -> Result<FileConfig, Failure> {
-    let mut config = FileConfig {
-        path: path.to_path_buf(),
-        ..FileConfig::default()
-    };
+        .unwrap_or(Path::new("."));
+    let keys = cli::config_keys(command);
+    let mut numbers = BTreeSet::new();
+    let mut args = Vec::new();
     for (name, value) in map {
-        let Some(key) = KEYS.iter().map(|k| k.name).find(|k| *k == name) else {
-            return Err(unknown_key(&name, path));
+        let Some((key, arg)) = keys.iter().find(|(key, _)| *key == name) else {
+            return Err(unknown_key(&name, path, &keys));
         };
-        if value.is_null() {
-            continue; // `"username": null` means "not set", as in Flint's own configs.
+        if value.is_number() {
+            numbers.insert(name.clone());
         }
-        let origin = Origin::Key(key, path);
-        match key {
-            "action" => {
-                let action = string(value, origin)?;
-                if action != "send" {
-                    return Err(Failure::usage(format!(
-                        "{origin} is \"{action}\"; mqtt-send only performs the \"send\" action"
-                    )));
-                }
-            }
-            "alpn" => config.alpn = Some(alpn_list(value, origin)?),
-            "broker" => config.broker = Some(string(value, origin)?),
-            "certificate" => config.certificate = Some(file_path(value, origin, dir)?),
-            "client-id" => config.client_id = Some(string(value, origin)?),
-            "content" => config.content = Some(string(value, origin)?),
-            "lines" => config.lines = Some(boolean(value, origin)?),
-            "ndjson" => config.ndjson = Some(boolean(value, origin)?),
-            "password" => config.password = Some(string(value, origin)?),
-            "private-key" => config.private_key = Some(file_path(value, origin, dir)?),
-            "qos" => config.qos = Some(qos_from_json(value, origin)?),
-            "retain" => config.retain = Some(boolean(value, origin)?),
-            "retries" => config.retries = Some(retries_from_json(value, origin)?),
-            "root-ca-crt" => config.root_ca_crt = Some(file_path(value, origin, dir)?),
-            "timeout" => config.timeout = Some(timeout_from_json(value, origin)?),
-            "topic" => config.topic = Some(string(value, origin)?),
-            "use-certificate" => config.use_certificate = Some(boolean(value, origin)?),
-            "username" => config.username = Some(string(value, origin)?),
-            _ => return Err(unknown_key(&name, path)),
+        let origin = || Origin::Key(name.clone(), path.to_path_buf());
+        for text in json_values(arg, value, dir, origin)? {
+            args.push(argument(key, &text));
         }
     }
-    Ok(config)
+    let layer = Layer::File {
+        path: path.to_path_buf(),
+        numbers,
+    };
+    Ok((layer, args))
 }
 
-fn unknown_key(name: &str, path: &Path) -> Failure {
-    let closest = KEYS
-        .iter()
-        .map(|k| (edit_distance(&name.to_ascii_lowercase(), k.name), k.name))
-        .min()
-        .filter(|(distance, _)| *distance <= 3.max(name.len() / 3));
-    let hint = match closest {
-        Some((_, key)) => format!("; did you mean \"{key}\"?"),
-        None => format!(
-            "; known keys: {}",
-            KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
-        ),
+/// The values a config key's JSON gives its option, as text for its value parser. Which JSON
+/// a key takes follows from its option: see [`cli::kind`] and [`cli::is_list`].
+fn json_values(
+    arg: &Arg,
+    value: Value,
+    dir: &Path,
+    origin: impl Fn() -> Origin,
+) -> Result<Vec<OsString>, ConfigError> {
+    let (kind, list) = (cli::kind(arg), cli::is_list(arg));
+    let items = match value {
+        Value::Null => Vec::new(), // `"username": null` means "not set", as in Flint's configs
+        Value::Array(items) if list => items,
+        one => vec![one],
     };
-    Failure::usage(format!(
-        "unknown key \"{name}\" in {}{hint}",
-        path.display()
-    ))
+    let wrong_type = |found: &Value| ConfigError::WrongType {
+        origin: origin(),
+        expected: kind,
+        list,
+        found: JsonType::of(found),
+    };
+    items
+        .into_iter()
+        .map(|item| match (kind, item) {
+            (Kind::Bool, Value::Bool(flag)) => Ok(flag.to_string().into()),
+            (Kind::Qos | Kind::Seconds | Kind::Count, Value::Number(n)) => Ok(n.to_string().into()),
+            // A QoS may be a string of one digit ("qos": "1", as Flint writes it).
+            (Kind::Qos, Value::String(text)) if text.chars().count() == 1 => Ok(text.into()),
+            (Kind::Qos, Value::String(text)) => Err(ConfigError::Invalid {
+                origin: origin(),
+                got: Some(Got::Text(text)),
+                problem: Problem::Qos,
+            }),
+            (Kind::Path, Value::String(text)) if text.is_empty() => Err(ConfigError::Invalid {
+                origin: origin(),
+                got: None,
+                problem: Problem::EmptyPath,
+            }),
+            // Relative to the config file's folder (an absolute path stays as it is).
+            (Kind::Path, Value::String(text)) => Ok(dir.join(text).into_os_string()),
+            (Kind::Text, Value::String(text)) => Ok(text.into()),
+            (_, other) => Err(wrong_type(&other)),
+        })
+        .collect()
+}
+
+fn unknown_key(name: &str, path: &Path, keys: &[(&str, &Arg)]) -> ConfigError {
+    let closest = keys
+        .iter()
+        .map(|(key, _)| (edit_distance(&name.to_ascii_lowercase(), key), *key))
+        .min()
+        .filter(|(distance, _)| *distance <= 3.max(name.len() / 3))
+        .map(|(_, key)| key.to_string());
+    ConfigError::UnknownKey {
+        key: name.to_string(),
+        path: path.to_path_buf(),
+        closest,
+        known: keys.iter().map(|(key, _)| key.to_string()).collect(),
+    }
 }
 
 /// Levenshtein distance, for "did you mean" hints.
@@ -608,190 +536,74 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-pub fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+/// Check that the bytes of a config file make a valid config (for the fuzz tests).
+#[cfg(test)]
+pub fn check_file(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let command = cli::command();
+    let (layer, args) = parse_file(&command, path, bytes)?;
+    parse(&command, layer, args).map(drop)
 }
 
-pub fn wrong_type(origin: Origin<'_>, expected: &str, value: &Value) -> Failure {
-    Failure::usage(format!(
-        "{origin} must be {expected}, got {}",
-        type_name(value)
-    ))
+// The values of an `--ndjson` line are JSON too, and follow the same rules.
+
+/// The type of a JSON value, in words.
+pub fn type_name(value: &Value) -> JsonType {
+    JsonType::of(value)
 }
 
-pub fn string(value: Value, origin: Origin<'_>) -> Result<String, Failure> {
+pub fn string(value: Value, origin: Origin) -> Result<String, ConfigError> {
     match value {
         Value::String(text) => Ok(text),
-        other => Err(wrong_type(origin, "a string", &other)),
+        other => Err(ConfigError::WrongType {
+            origin,
+            expected: Kind::Text,
+            list: false,
+            found: JsonType::of(&other),
+        }),
     }
 }
 
-pub fn boolean(value: Value, origin: Origin<'_>) -> Result<bool, Failure> {
+pub fn boolean(value: Value, origin: Origin) -> Result<bool, ConfigError> {
     match value {
         Value::Bool(flag) => Ok(flag),
-        other => Err(wrong_type(origin, "true or false", &other)),
+        other => Err(ConfigError::WrongType {
+            origin,
+            expected: Kind::Bool,
+            list: false,
+            found: JsonType::of(&other),
+        }),
     }
 }
 
-fn file_path(value: Value, origin: Origin<'_>, dir: &Path) -> Result<PathBuf, Failure> {
-    let text = string(value, origin)?;
-    if text.is_empty() {
-        return Err(Failure::usage(format!("{origin} is an empty path")));
-    }
-    let path = PathBuf::from(text);
-    Ok(if path.is_relative() {
-        dir.join(path)
-    } else {
-        path
+/// A QoS in JSON: a number, or a string of one digit.
+pub fn qos_from_json(value: Value, origin: Origin) -> Result<Qos, ConfigError> {
+    let (text, got) = match value {
+        Value::Number(n) => (n.to_string(), Got::Number(n.to_string())),
+        Value::String(text) if text.chars().count() == 1 => (text.clone(), Got::Text(text)),
+        Value::String(text) => (String::new(), Got::Text(text)),
+        other => {
+            return Err(ConfigError::WrongType {
+                origin,
+                expected: Kind::Qos,
+                list: false,
+                found: JsonType::of(&other),
+            });
+        }
+    };
+    values::qos(&text).map_err(|problem| ConfigError::Invalid {
+        origin,
+        got: Some(got),
+        problem,
     })
 }
 
-fn alpn_list(value: Value, origin: Origin<'_>) -> Result<Vec<String>, Failure> {
-    let expected = "a string or a list of strings";
-    let list = match value {
-        Value::String(one) => vec![one],
-        Value::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                Value::String(text) => Ok(text),
-                other => Err(wrong_type(origin, expected, &other)),
-            })
-            .collect::<Result<_, _>>()?,
-        other => return Err(wrong_type(origin, expected, &other)),
-    };
-    validate_alpn(list, origin)
-}
-
-fn validate_alpn(list: Vec<String>, origin: Origin<'_>) -> Result<Vec<String>, Failure> {
-    if let Some(bad) = list.iter().find(|p| p.is_empty() || p.len() > 255) {
-        return Err(Failure::usage(format!(
-            "{origin}: an ALPN protocol name is 1 to 255 bytes, got \"{bad}\""
-        )));
-    }
-    Ok(list)
-}
-
-fn qos_from_text(text: &str, origin: Origin<'_>) -> Result<QoS, Failure> {
-    match text.trim() {
-        "0" => Ok(QoS::AtMostOnce),
-        "1" => Ok(QoS::AtLeastOnce),
-        "2" => Ok(QoS::ExactlyOnce),
-        _ => Err(Failure::usage(format!(
-            "{origin} must be 0, 1 or 2, got \"{text}\""
-        ))),
-    }
-}
-
-pub fn qos_from_json(value: Value, origin: Origin<'_>) -> Result<QoS, Failure> {
-    match &value {
-        Value::String(text) if text.len() == 1 => qos_from_text(text, origin),
-        Value::Number(n) => match n.as_u64() {
-            Some(level @ 0..=2) => qos_from_text(&level.to_string(), origin),
-            _ => Err(Failure::usage(format!(
-                "{origin} must be 0, 1 or 2, got {n}"
-            ))),
-        },
-        Value::String(text) => Err(Failure::usage(format!(
-            "{origin} must be 0, 1 or 2 (a number, or a string of one digit), got \"{text}\""
-        ))),
-        other => Err(wrong_type(origin, "0, 1 or 2", other)),
-    }
-}
-
-fn timeout_from_seconds(
-    seconds: f64,
-    shown: &str,
-    origin: Origin<'_>,
-) -> Result<Duration, Failure> {
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_SECS) {
-        return Err(Failure::usage(format!(
-            "{origin} must be a number of seconds greater than 0 (at most one year), got {shown}"
-        )));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
-
-fn timeout_from_text(text: &str, origin: Origin<'_>) -> Result<Duration, Failure> {
-    let seconds: f64 = text.trim().parse().map_err(|_| {
-        Failure::usage(format!(
-            "{origin} must be a number of seconds greater than 0, got \"{text}\""
-        ))
-    })?;
-    timeout_from_seconds(seconds, &format!("\"{text}\""), origin)
-}
-
-fn timeout_from_json(value: Value, origin: Origin<'_>) -> Result<Duration, Failure> {
-    match &value {
-        Value::Number(n) => {
-            timeout_from_seconds(n.as_f64().unwrap_or(f64::NAN), &n.to_string(), origin)
-        }
-        other => Err(wrong_type(origin, "a number of seconds", other)),
-    }
-}
-
-fn retries_from_number(n: Option<u64>, shown: &str, origin: Origin<'_>) -> Result<u32, Failure> {
-    match n {
-        Some(count) if count <= MAX_RETRIES => Ok(count as u32),
-        _ => Err(Failure::usage(format!(
-            "{origin} must be a whole number from 0 to {MAX_RETRIES}, got {shown}"
-        ))),
-    }
-}
-
-fn retries_from_text(text: &str, origin: Origin<'_>) -> Result<u32, Failure> {
-    retries_from_number(text.trim().parse().ok(), &format!("\"{text}\""), origin)
-}
-
-fn retries_from_json(value: Value, origin: Origin<'_>) -> Result<u32, Failure> {
-    match &value {
-        Value::Number(n) => retries_from_number(n.as_u64(), &n.to_string(), origin),
-        other => Err(wrong_type(origin, "a whole number", other)),
-    }
-}
-
-fn validate_mqtt_string(text: String, origin: Origin<'_>, what: &str) -> Result<String, Failure> {
-    if text.len() > MAX_MQTT_STRING {
-        return Err(Failure::usage(format!(
-            "{origin}: the {what} is {} bytes; MQTT allows at most {MAX_MQTT_STRING}",
-            text.len()
-        )));
-    }
-    if text.contains('\0') {
-        return Err(Failure::usage(format!(
-            "{origin}: the {what} contains a NUL character, which MQTT does not allow"
-        )));
-    }
-    Ok(text)
-}
-
-fn validate_client_id(id: String, origin: Origin<'_>) -> Result<String, Failure> {
-    if id.is_empty() {
-        return Err(Failure::usage(format!(
-            "{origin}: the client id is empty; leave it out to get a generated one"
-        )));
-    }
-    validate_mqtt_string(id, origin, "client id")
-}
-
 /// A topic we may publish to: not empty, no wildcards, no NUL, at most 65535 bytes.
-pub fn validate_topic(topic: String, origin: Origin<'_>) -> Result<String, Failure> {
-    if topic.is_empty() {
-        return Err(Failure::usage(format!("{origin}: the topic is empty")));
-    }
-    if topic.contains(['+', '#']) {
-        return Err(Failure::usage(format!(
-            "{origin}: the topic \"{topic}\" contains a wildcard (+ or #); a message is \
-             published to one concrete topic"
-        )));
-    }
-    validate_mqtt_string(topic, origin, "topic")
+pub fn validate_topic(topic: String, origin: Origin) -> Result<String, ConfigError> {
+    values::topic(&topic).map_err(|problem| ConfigError::Invalid {
+        origin,
+        got: Some(Got::Text(topic)),
+        problem,
+    })
 }
 
 fn random_client_id() -> String {
@@ -806,14 +618,9 @@ fn random_client_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use crate::error::Error;
+    use crate::error::{Field, UrlError};
     use std::io::Write;
-
-    fn cli(args: &[&str]) -> Cli {
-        let mut argv = vec!["mqtt-send"];
-        argv.extend_from_slice(args);
-        Cli::try_parse_from(argv).unwrap()
-    }
 
     fn config_file(json: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
@@ -821,21 +628,33 @@ mod tests {
         file
     }
 
-    fn merge(args: &[&str], env: Env) -> Result<Settings, Failure> {
-        settings(cli(args), env)
+    /// The settings for a command line (without the program name) and an environment.
+    fn merge(args: &[&str], env: Env) -> Result<Settings, ConfigError> {
+        let argv = std::iter::once(&"mqtt-send").chain(args);
+        match command_line(argv) {
+            Ok(matches) => settings(&matches, env),
+            Err(Refusal::Config(error)) => Err(error),
+            Err(Refusal::Clap(error)) => panic!("clap refused {args:?}: {error}"),
+        }
     }
 
+    /// The configuration error of a command line.
+    fn refused(args: &[&str]) -> ConfigError {
+        merge(args, Env::default()).expect_err("expected a configuration error")
+    }
+
+    /// The words of the configuration error of a command line, which is a usage error (exit 2).
     fn error(args: &[&str]) -> String {
-        let failure = merge(args, Env::default()).expect_err("expected a usage error");
-        assert_eq!(failure.class.exit_code(), 2, "{}", failure.message);
-        failure.message
+        let failure = Error::from(refused(args));
+        assert_eq!(failure.class().exit_code(), 2, "{failure}");
+        failure.to_string()
     }
 
     #[test]
     fn defaults() {
         let s = merge(&["-t", "a/b", "-m", "hi"], Env::default()).unwrap();
         assert_eq!(s.broker.to_string(), "tcp://localhost:1883");
-        assert_eq!(s.qos, QoS::ExactlyOnce);
+        assert_eq!(s.qos, Qos::ExactlyOnce);
         assert!(!s.retain);
         assert_eq!(s.timeout, Duration::from_secs(30));
         assert_eq!(s.retries, 0);
@@ -863,7 +682,7 @@ mod tests {
         assert_eq!(s.broker.to_string(), "tcp://example.org:1884");
         assert_eq!(s.client_id, "flint");
         assert_eq!(s.topic.as_deref(), Some("t/file"));
-        assert_eq!(s.qos, QoS::AtLeastOnce);
+        assert_eq!(s.qos, Qos::AtLeastOnce);
         assert_eq!(s.content, Source::Inline(b"from file".to_vec()));
         assert!(s.retain);
         assert_eq!(s.username.as_deref(), Some("u"));
@@ -899,7 +718,7 @@ mod tests {
         assert_eq!(s.broker.to_string(), "tcp://other:1999");
         assert_eq!(s.client_id, "cli");
         assert_eq!(s.topic.as_deref(), Some("t/flag"));
-        assert_eq!(s.qos, QoS::AtMostOnce);
+        assert_eq!(s.qos, Qos::AtMostOnce);
         assert_eq!(s.content, Source::Inline(b"from flag".to_vec()));
         assert!(!s.retain);
         assert_eq!(s.username.as_deref(), Some("v"));
@@ -959,9 +778,9 @@ mod tests {
             r#"{"topic":"t","content":"c","root-ca-crt":"ca.pem","certificate":"/abs/cert.pem"}"#,
         )
         .unwrap();
-        let file = load(&path).unwrap();
-        assert_eq!(file.root_ca_crt, Some(dir.path().join("ca.pem")));
-        assert_eq!(file.certificate, Some(PathBuf::from("/abs/cert.pem")));
+        let s = merge(&["-c", path.to_str().unwrap()], Env::default()).unwrap();
+        assert_eq!(s.tls.root_ca_crt, Some(dir.path().join("ca.pem")));
+        assert_eq!(s.tls.certificate, Some(PathBuf::from("/abs/cert.pem")));
     }
 
     #[test]
@@ -1005,14 +824,14 @@ mod tests {
 
     #[test]
     fn qos_accepts_numbers_and_one_digit_strings_only() {
-        let origin = Origin::Flag("--qos");
+        let origin = Origin::Line("qos", 1);
         assert_eq!(
-            qos_from_json(Value::from(0), origin).unwrap(),
-            QoS::AtMostOnce
+            qos_from_json(Value::from(0), origin.clone()).unwrap(),
+            Qos::AtMostOnce
         );
         assert_eq!(
-            qos_from_json(Value::from("2"), origin).unwrap(),
-            QoS::ExactlyOnce
+            qos_from_json(Value::from("2"), origin.clone()).unwrap(),
+            Qos::ExactlyOnce
         );
         for bad in [
             Value::from(3),
@@ -1022,7 +841,7 @@ mod tests {
             Value::from("12"),
             Value::from(true),
         ] {
-            assert!(qos_from_json(bad.clone(), origin).is_err(), "{bad}");
+            assert!(qos_from_json(bad.clone(), origin.clone()).is_err(), "{bad}");
         }
     }
 
@@ -1104,5 +923,296 @@ mod tests {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(edit_distance("broker", "broker"), 0);
+    }
+
+    #[test]
+    fn a_bad_flag_value_is_invalid_from_that_flag() {
+        match refused(&["-t", "t", "-m", "c", "-q", "3"]) {
+            ConfigError::Invalid {
+                origin: Origin::Flag(flag),
+                got: Some(Got::Text(got)),
+                problem: Problem::Qos,
+            } => assert_eq!((flag.as_str(), got.as_str()), ("--qos", "3")),
+            other => panic!("{other:?}"),
+        }
+        match refused(&["-t", "t", "-m", "c", "-b", "tcp://u:pw@h"]) {
+            ConfigError::Invalid {
+                origin: Origin::Flag(flag),
+                problem: Problem::Url(error),
+                ..
+            } => {
+                assert_eq!(flag, "--broker");
+                assert!(
+                    matches!(&*error, UrlError::Credentials { url } if url.to_string() == "tcp://***@h")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_config_value_is_invalid_from_its_key_and_file() {
+        let file = config_file(r#"{"qos": 3}"#);
+        match refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]) {
+            ConfigError::Invalid {
+                origin: Origin::Key(key, path),
+                got: Some(Got::Number(got)),
+                problem: Problem::Qos,
+            } => {
+                assert_eq!((key.as_str(), got.as_str()), ("qos", "3"));
+                assert_eq!(path, file.path());
+            }
+            other => panic!("{other:?}"),
+        }
+        let file = config_file(r#"{"qos": "12", "root-ca-crt": ""}"#);
+        let path = file.path().to_str().unwrap();
+        assert!(matches!(
+            refused(&["-c", path, "-t", "t", "-m", "c"]),
+            ConfigError::Invalid { got: Some(Got::Text(got)), problem: Problem::Qos, .. } if got == "12"
+        ));
+        let file = config_file(r#"{"root-ca-crt": ""}"#);
+        let path = file.path().to_str().unwrap();
+        assert!(matches!(
+            refused(&["-c", path, "-t", "t", "-m", "c"]),
+            ConfigError::Invalid { origin: Origin::Key(key, _), problem: Problem::EmptyPath, .. }
+                if key == "root-ca-crt"
+        ));
+    }
+
+    #[test]
+    fn a_wrong_json_type_names_the_kind_the_key_takes() {
+        for (json, key, kind, takes_list, found) in [
+            (
+                r#"{"retain": "yes"}"#,
+                "retain",
+                Kind::Bool,
+                false,
+                JsonType::String,
+            ),
+            (
+                r#"{"timeout": "10"}"#,
+                "timeout",
+                Kind::Seconds,
+                false,
+                JsonType::String,
+            ),
+            (
+                r#"{"retries": "3"}"#,
+                "retries",
+                Kind::Count,
+                false,
+                JsonType::String,
+            ),
+            (r#"{"qos": true}"#, "qos", Kind::Qos, false, JsonType::Bool),
+            (
+                r#"{"certificate": 1}"#,
+                "certificate",
+                Kind::Path,
+                false,
+                JsonType::Number,
+            ),
+            (
+                r#"{"alpn": [1]}"#,
+                "alpn",
+                Kind::Text,
+                true,
+                JsonType::Number,
+            ),
+            (
+                r#"{"alpn": {}}"#,
+                "alpn",
+                Kind::Text,
+                true,
+                JsonType::Object,
+            ),
+            (
+                r#"{"topic": ["a"]}"#,
+                "topic",
+                Kind::Text,
+                false,
+                JsonType::Array,
+            ),
+            (
+                r#"{"action": 1}"#,
+                "action",
+                Kind::Text,
+                false,
+                JsonType::Number,
+            ),
+        ] {
+            let file = config_file(json);
+            match refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]) {
+                ConfigError::WrongType {
+                    origin: Origin::Key(name, path),
+                    expected,
+                    list,
+                    found: got,
+                } => {
+                    assert_eq!(name, key, "{json}");
+                    assert_eq!(path, file.path(), "{json}");
+                    assert_eq!((expected, list, got), (kind, takes_list, found), "{json}");
+                }
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_comes_with_the_closest_known_one() {
+        let file = config_file(r#"{"client_id": "x"}"#);
+        match refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]) {
+            ConfigError::UnknownKey {
+                key,
+                path,
+                closest,
+                known,
+            } => {
+                assert_eq!(key, "client_id");
+                assert_eq!(path, file.path());
+                assert_eq!(closest.as_deref(), Some("client-id"));
+                assert_eq!(known.len(), 18, "{known:?}");
+                assert!(known.is_sorted());
+            }
+            other => panic!("{other:?}"),
+        }
+        let file = config_file(r#"{"verbose": true, "zzzzzzzzzzzzzzzzz": 1}"#);
+        assert!(matches!(
+            refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+            ConfigError::UnknownKey { key, .. } if key == "verbose"
+        ));
+        let file = config_file(r#"{"zzzzzzzzzzzzzzzzz": 1}"#);
+        assert!(matches!(
+            refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+            ConfigError::UnknownKey { closest: None, .. }
+        ));
+    }
+
+    #[test]
+    fn a_password_is_never_part_of_an_error() {
+        let long = "x".repeat(70_000);
+        let too_long = |error: ConfigError| match error {
+            ConfigError::Invalid {
+                origin,
+                got: None,
+                problem:
+                    Problem::TooLong {
+                        field: Field::Password,
+                        len: 70_000,
+                        ..
+                    },
+            } => origin,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            too_long(refused(&["-t", "t", "-m", "c", "-P", &long])),
+            Origin::Flag("--password".into())
+        );
+        let env = Env {
+            password: Some(Ok(long.clone())),
+        };
+        assert_eq!(
+            too_long(merge(&["-t", "t", "-m", "c"], env).unwrap_err()),
+            Origin::Env(PASSWORD_ENV)
+        );
+        let file = config_file(&format!(r#"{{"password": "{long}"}}"#));
+        let path = file.path().to_str().unwrap();
+        assert_eq!(
+            too_long(refused(&["-c", path, "-t", "t", "-m", "c"])),
+            Origin::Key("password".into(), file.path().into())
+        );
+        let mut secret = tempfile::NamedTempFile::new().unwrap();
+        writeln!(secret, "{long}").unwrap();
+        let secret_path = secret.path().to_str().unwrap();
+        assert_eq!(
+            too_long(refused(&[
+                "-t",
+                "t",
+                "-m",
+                "c",
+                "--password-file",
+                secret_path
+            ])),
+            Origin::PasswordFile(secret.path().into())
+        );
+    }
+
+    #[test]
+    fn an_environment_password_that_is_not_utf8_is_refused_only_when_it_is_used() {
+        let env = || Env {
+            password: Some(Err(())),
+        };
+        assert!(matches!(
+            merge(&["-t", "t", "-m", "c"], env()).unwrap_err(),
+            ConfigError::NotUnicode { var: PASSWORD_ENV }
+        ));
+        assert!(merge(&["-t", "t", "-m", "c", "-P", "p"], env()).is_ok());
+    }
+
+    #[test]
+    fn what_is_missing_or_cannot_work_together_is_its_own_error() {
+        assert!(matches!(refused(&["-m", "c"]), ConfigError::NoTopic));
+        assert!(matches!(refused(&["-t", "t"]), ConfigError::NoContent));
+        assert!(matches!(
+            refused(&["-t", "t", "-m", "c", "--lines", "--ndjson"]),
+            ConfigError::TwoBatchModes
+        ));
+        match refused(&["-t", "t", "-m", "c", "-b", "tcp://h", "--use-certificate"]) {
+            ConfigError::CertificateWithoutTls { broker, host } => {
+                assert_eq!((broker.as_str(), host.as_str()), ("tcp://h:1883", "h"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(merge(&["-m", "c", "--ndjson"], Env::default()).is_ok());
+    }
+
+    #[test]
+    fn a_config_file_that_is_no_config_names_the_file() {
+        let file_error = |json: &str| {
+            let file = config_file(json);
+            (
+                refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+                file,
+            )
+        };
+        assert!(
+            matches!(file_error(" \n"), (ConfigError::ConfigEmpty { path }, f) if path == f.path())
+        );
+        assert!(
+            matches!(file_error("{"), (ConfigError::ConfigNotJson { path, .. }, f) if path == f.path())
+        );
+        assert!(matches!(
+            file_error("[]"),
+            (ConfigError::ConfigNotObject { found: JsonType::Array, path }, f) if path == f.path()
+        ));
+        assert!(matches!(
+            refused(&["-c", "/nonexistent/c.json", "-t", "t", "-m", "c"]),
+            ConfigError::ConfigUnreadable { error, .. } if error.kind() == std::io::ErrorKind::NotFound
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            refused(&["-c", dir.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+            ConfigError::ConfigUnreadable { error, .. } if error.kind() == std::io::ErrorKind::IsADirectory
+        ));
+    }
+
+    #[test]
+    fn config_values_that_look_like_flags_stay_values() {
+        let file = config_file(r#"{"topic":"-t","content":"--help","client-id":"-v"}"#);
+        let s = merge(&["-c", file.path().to_str().unwrap()], Env::default()).unwrap();
+        assert_eq!(s.topic.as_deref(), Some("-t"));
+        assert_eq!(s.content, Source::Inline(b"--help".to_vec()));
+        assert_eq!(s.client_id, "-v");
+    }
+
+    #[test]
+    fn each_source_overrides_the_ones_below_it_option_by_option() {
+        let file = config_file(r#"{"topic":"t","content":"c","qos":1,"retries":3,"alpn":"a"}"#);
+        let path = file.path().to_str().unwrap();
+        let s = merge(&["-c", path, "--retries", "5"], Env::default()).unwrap();
+        assert_eq!(
+            (s.qos, s.retries, s.timeout),
+            (Qos::AtLeastOnce, 5, Duration::from_secs(30))
+        );
+        assert_eq!(s.tls.alpn, ["a"]);
     }
 }

@@ -10,8 +10,9 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::broker;
-use crate::cli::Cli;
-use crate::config::{self, Env};
+use crate::cli;
+use crate::config::{self, Env, Refusal};
+use crate::error::Error;
 
 /// Any JSON value, a few levels deep.
 fn json() -> impl Strategy<Value = Value> {
@@ -46,10 +47,16 @@ fn json() -> impl Strategy<Value = Value> {
 /// A config object: mostly known keys (so values reach the type checks), some unknown ones.
 fn config_object() -> impl Strategy<Value = Value> {
     let key = prop_oneof![
-        4 => prop::sample::select(config::KEYS.iter().map(|k| k.name).collect::<Vec<_>>()).prop_map(str::to_string),
+        4 => prop::sample::select(config_keys()),
         1 => ".{0,10}",
     ];
     hash_map(key, json(), 0..8).prop_map(|m| Value::Object(m.into_iter().collect()))
+}
+
+fn config_keys() -> Vec<String> {
+    let command = cli::command();
+    let keys = cli::config_keys(&command);
+    keys.into_iter().map(|(key, _)| key.to_string()).collect()
 }
 
 /// Text that looks like a broker URL more often than random text does.
@@ -74,15 +81,16 @@ proptest! {
 
     #[test]
     fn fuzz_config_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
-        let _ = config::parse_file(Path::new("fuzz.json"), &bytes);
+        let _ = config::check_file(Path::new("fuzz.json"), &bytes);
     }
 
     #[test]
     fn fuzz_config_objects_never_panic(object in config_object()) {
         let bytes = serde_json::to_vec(&object).unwrap();
-        if let Err(failure) = config::parse_file(Path::new("fuzz.json"), &bytes) {
-            prop_assert_eq!(failure.class.exit_code(), 2);
-            prop_assert!(failure.message.contains("fuzz.json"), "{}", failure.message);
+        if let Err(error) = config::check_file(Path::new("fuzz.json"), &bytes) {
+            let failure = Error::from(error);
+            prop_assert_eq!(failure.class().exit_code(), 2);
+            prop_assert!(failure.to_string().contains("fuzz.json"), "{}", failure);
         }
     }
 
@@ -92,13 +100,26 @@ proptest! {
         retries in flag(), content in flag(), alpn in vec(".{0,8}", 0..3), retain in any::<Option<bool>>(),
         use_certificate in any::<Option<bool>>(), password in flag(),
     ) {
-        let cli = Cli {
-            broker, client_id, topic, qos, timeout, retries, alpn, retain, use_certificate, password,
-            content: content.map(Into::into),
-            ..Cli::default()
+        let mut argv = vec!["mqtt-send".to_string()];
+        let options = [
+            ("broker", broker), ("client-id", client_id), ("topic", topic), ("qos", qos),
+            ("timeout", timeout), ("retries", retries), ("content", content), ("password", password),
+            ("retain", retain.map(|b| b.to_string())),
+            ("use-certificate", use_certificate.map(|b| b.to_string())),
+        ];
+        for (flag, value) in options {
+            if let Some(value) = value {
+                argv.push(format!("--{flag}={value}"));
+            }
+        }
+        argv.extend(alpn.into_iter().map(|proto| format!("--alpn={proto}")));
+        let result = match config::command_line(argv) {
+            Ok(matches) => config::settings(&matches, Env::default()),
+            Err(Refusal::Config(error)) => Err(error),
+            Err(Refusal::Clap(error)) => return Err(TestCaseError::fail(format!("clap refused: {error}"))),
         };
-        if let Err(failure) = config::settings(cli, Env::default()) {
-            prop_assert_eq!(failure.class.exit_code(), 2);
+        if let Err(error) = result {
+            prop_assert_eq!(Error::from(error).class().exit_code(), 2);
         }
     }
 }

@@ -11,8 +11,9 @@ use clap_complete::Shell;
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, italic, roman};
 
-use crate::cli::Cli;
-use crate::config::{KEYS, PASSWORD_ENV};
+use crate::cli::{self, Cli, Fallback};
+use crate::config::PASSWORD_ENV;
+use crate::error::Kind;
 use crate::outcome::Class;
 
 const NAME: &str = "mqtt-send";
@@ -29,7 +30,7 @@ pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let path = clap_complete::generate_to(shell, &mut Cli::command(), NAME, &completions)?;
+        let path = clap_complete::generate_to(shell, &mut cli::command(), NAME, &completions)?;
         written.push(path.display().to_string());
     }
     let man = dir.join("man");
@@ -43,7 +44,7 @@ pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
 /// The man page: clap's NAME, SYNOPSIS, DESCRIPTION and OPTIONS (its help headings as
 /// subsections), then CONFIG FILE, ENVIRONMENT, EXIT STATUS, EXAMPLES and SEE ALSO.
 pub fn man_page() -> io::Result<Vec<u8>> {
-    let man = Man::new(Cli::command()).manual("User Commands");
+    let man = Man::new(cli::command()).manual("User Commands");
     let mut page = Vec::new();
     man.render_title(&mut page)?;
     man.render_name_section(&mut page)?;
@@ -87,13 +88,25 @@ fn extra_sections() -> Roff {
                Relative paths are resolved against the config file's folder.",
         ),
     ]);
-    for key in KEYS {
+    // The keys are the flags' long names; their help (without the notes `cli::command` adds)
+    // says what they mean.
+    let command = Cli::command();
+    for (key, arg) in cli::config_keys(&command) {
+        let meaning = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        let default = match cli::default_of(key) {
+            Some(Fallback::Value(text) | Fallback::Described(text)) => text,
+            None => "none",
+        };
         roff.control("TP", [])
-            .text([bold(key.name), roman(" ("), italic(key.kind), roman(")")])
+            .text([
+                bold(key),
+                roman(" ("),
+                italic(kind_words(cli::kind(arg), cli::is_list(arg))),
+                roman(")"),
+            ])
             .text([roman(format!(
-                "{}. Default: {}.",
-                capitalized(key.meaning),
-                key.default
+                "{}. Default: {default}.",
+                capitalized(&meaning)
             ))]);
     }
     roff.control("SH", ["ENVIRONMENT"])
@@ -108,7 +121,7 @@ fn extra_sections() -> Roff {
          and the exit status equals its exit-code.",
     )]);
     roff.control("TP", []).text([bold("0")]).text([roman(
-        "Published: QoS 0 written and the connection closed cleanly; QoS 1 PUBACK received; \
+        "Published: Qos 0 written and the connection closed cleanly; QoS 1 PUBACK received; \
          QoS 2 PUBCOMP received (for a batch: every message).",
     )]);
     for class in Class::ALL {
@@ -127,7 +140,7 @@ fn extra_sections() -> Roff {
             "MQTT_SEND_PASSWORD=secret mqtt-send -c connector.json -m ok",
         ),
         (
-            "A shadow update to AWS IoT Core with a client certificate (QoS 1):",
+            "A shadow update to AWS IoT Core with a client certificate (Qos 1):",
             "mqtt-send -b ssl://xxxx-ats.iot.us-east-1.amazonaws.com:8883 -i thing -q 1 \\\n  --root-ca-crt AmazonRootCA1.pem --certificate cert.pem.crt \\\n  --private-key private.pem.key --use-certificate \\\n  -t '$aws/things/thing/shadow/update' -m '{\"state\":{\"reported\":{\"on\":true}}}'",
         ),
         (
@@ -149,6 +162,23 @@ fn extra_sections() -> Roff {
         roman("(8)"),
     ]);
     roff
+}
+
+/// The type of a config key's value, as the man page and the README say it.
+pub fn kind_words(kind: Kind, list: bool) -> String {
+    let one = match kind {
+        Kind::Bool => "boolean",
+        Kind::Qos => "0, 1 or 2: a number, or a string of one digit",
+        Kind::Seconds => "seconds: a number greater than 0",
+        Kind::Count => "whole number",
+        Kind::Path => "path",
+        Kind::Text => "string",
+    };
+    if list {
+        format!("{one} or list of {one}s")
+    } else {
+        one.to_string()
+    }
 }
 
 fn capitalized(text: &str) -> String {
@@ -182,11 +212,10 @@ mod tests {
                 "no {section} section"
             );
         }
-        for key in KEYS {
+        for (key, _) in cli::config_keys(&cli::command()) {
             assert!(
-                page.contains(&format!("\\fB{}\\fR", key.name.replace('-', "\\-"))),
-                "config key {} missing",
-                key.name
+                page.contains(&format!("\\fB{}\\fR", key.replace('-', "\\-"))),
+                "config key {key} missing"
             );
         }
         for class in Class::ALL {
@@ -200,5 +229,122 @@ mod tests {
             page.contains(".SS Connection"),
             "option groups are subsections"
         );
+    }
+
+    /// The rows of the table that follows `heading` in the README's "## Reference" section:
+    /// each row's cells, trimmed.
+    fn readme_table(readme: &str, heading: &str) -> Vec<Vec<String>> {
+        let reference = &readme[readme.find("\n## Reference\n").expect("## Reference")..];
+        let section = &reference[reference
+            .find(&format!("\n### {heading}\n"))
+            .unwrap_or_else(|| panic!("### {heading}"))..];
+        section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .skip(2) // the header and the |---| line
+            .map(|line| {
+                let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+                inner
+                    .split('|')
+                    .map(|cell| cell.trim().to_string())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The first `code` span of a cell, if any.
+    fn code(cell: &str) -> Option<&str> {
+        let start = cell.find('`')? + 1;
+        let end = start + cell[start..].find('`')?;
+        Some(&cell[start..end])
+    }
+
+    /// A flag as the README writes it: `-q, --qos N`, `-r, --retain [BOOL]`, `-v, --verbose`.
+    fn usage(arg: &clap::Arg) -> String {
+        let mut usage = String::new();
+        if let Some(short) = arg.get_short() {
+            usage.push_str(&format!("-{short}, "));
+        }
+        usage.push_str(&format!("--{}", arg.get_long().unwrap_or_default()));
+        if arg.get_action().takes_values() {
+            let name = arg
+                .get_value_names()
+                .and_then(|names| names.first())
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            match arg.get_num_args() {
+                Some(range) if range.min_values() == 0 => usage.push_str(&format!(" [{name}]")),
+                _ => usage.push_str(&format!(" {name}")),
+            }
+        }
+        usage
+    }
+
+    #[test]
+    fn the_readme_reference_tables_match_the_clap_definition() {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+                .unwrap();
+        let command = cli::command();
+        let about_us = |arg: &&clap::Arg| {
+            matches!(
+                arg.get_action(),
+                clap::ArgAction::Help | clap::ArgAction::Version
+            )
+        };
+
+        // "Command line": every visible flag with its config key, every config key that is no
+        // visible flag, and the environment.
+        let mut expected: Vec<(String, String)> = command
+            .get_arguments()
+            .filter(|arg| !about_us(arg))
+            .filter(|arg| !arg.is_hide_set() || cli::config_key(arg).is_some())
+            .map(|arg| {
+                let flag = if arg.is_hide_set() {
+                    String::new()
+                } else {
+                    usage(arg)
+                };
+                (flag, cli::config_key(arg).unwrap_or_default().to_string())
+            })
+            .collect();
+        expected.push((format!("env {PASSWORD_ENV}"), String::new()));
+        expected.sort();
+        let mut documented: Vec<(String, String)> = readme_table(&readme, "Command line")
+            .iter()
+            .map(|row| {
+                let flag = match row[0].strip_prefix("env ") {
+                    Some(var) => format!("env {}", code(var).unwrap_or_default()),
+                    None => code(&row[0]).unwrap_or_default().to_string(),
+                };
+                (flag, code(&row[1]).unwrap_or_default().to_string())
+            })
+            .collect();
+        documented.sort();
+        assert_eq!(
+            documented, expected,
+            "README's \"Command line\" table (flag, config key) differs from the clap definition"
+        );
+
+        // "Config keys": every key once, and the defaults that are values as they are.
+        let keys = cli::config_keys(&command);
+        let rows = readme_table(&readme, "Config keys");
+        let listed: Vec<&str> = rows.iter().filter_map(|row| code(&row[0])).collect();
+        let defined: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+        assert_eq!(
+            listed, defined,
+            "README's \"Config keys\" table differs from the clap definition"
+        );
+        for row in &rows {
+            let key = code(&row[0]).unwrap_or_default();
+            if let Some(Fallback::Value(default)) = cli::default_of(key) {
+                assert!(
+                    row[2].contains(&format!("`{default}`")),
+                    "README gives {key} the default {}, the code {default}",
+                    row[2]
+                );
+            }
+        }
     }
 }

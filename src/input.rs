@@ -7,40 +7,16 @@
 //! Bytes are read as they are (no UTF-8 conversion), and never more than a message can hold:
 //! past that the input is refused without reading further.
 
-use std::path::PathBuf;
-
 use bytes::Bytes;
 use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
-use crate::config::{Mode, Settings};
+use crate::config::{self, Mode, Origin, Settings, Source};
 use crate::error::{InputError, LineProblem};
 use crate::log::verbose;
 use crate::message::{self, Message, Qos};
 
 const READ_BUFFER: usize = 256 * 1024;
-
-/// Where the bytes come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// `--content TEXT` or `"content"` in the config file.
-    Inline(Vec<u8>),
-    /// `--content-file PATH`.
-    File(PathBuf),
-    /// `--content-file -`.
-    Stdin,
-}
-
-impl Source {
-    /// What to call this source in messages and `-v` logs.
-    pub fn describe(&self) -> String {
-        match self {
-            Source::Inline(_) => "the content given".to_string(),
-            Source::File(path) => format!("the content file {}", path.display()),
-            Source::Stdin => "stdin".to_string(),
-        }
-    }
-}
 
 /// What a line (or the whole content) turns into: the flags and config give the defaults.
 #[derive(Debug, Clone)]
@@ -70,8 +46,9 @@ impl Template {
         }
     }
 
-    /// The message on `line` (its bytes without the line ending).
-    fn message(&self, text: Bytes) -> Result<Message, LineProblem> {
+    /// The message on `line` (its bytes without the line ending). An NDJSON line's values
+    /// follow the config file's rules for the same keys.
+    fn message(&self, line: u64, text: Bytes) -> Result<Message, LineProblem> {
         if self.mode != Mode::Ndjson {
             return Ok(Message {
                 topic: self.topic.clone().unwrap_or_default(),
@@ -83,37 +60,30 @@ impl Template {
         let value: Value =
             serde_json::from_slice(&text).map_err(|e| LineProblem::NotJson(e.to_string()))?;
         let Value::Object(fields) = value else {
-            return Err(LineProblem::NotObject(json_type(&value)));
+            return Err(LineProblem::NotObject(config::type_name(&value)));
         };
         let mut topic = self.topic.clone();
         let mut content = None;
         let mut qos = self.qos;
         let mut retain = self.retain;
         for (key, value) in fields {
-            match (key.as_str(), value) {
-                (_, Value::Null) => {}
-                ("topic", Value::String(text)) => topic = Some(text),
-                ("content", Value::String(text)) => content = Some(Bytes::from(text)),
-                // A JSON document (e.g. a shadow update) is sent as its JSON text.
-                ("content", other) => content = Some(Bytes::from(other.to_string())),
-                ("qos", value) => qos = qos_from_json(&value)?,
-                ("retain", Value::Bool(flag)) => retain = flag,
-                (field @ ("topic" | "retain"), other) => {
-                    return Err(LineProblem::WrongType {
-                        field: if field == "topic" { "topic" } else { "retain" },
-                        expected: if field == "topic" {
-                            "a string"
-                        } else {
-                            "true or false"
-                        },
-                        got: json_type(&other),
-                    });
+            match key.as_str() {
+                _ if value.is_null() => {}
+                "topic" => topic = Some(config::string(value, Origin::Line("topic", line))?),
+                "content" => {
+                    content = Some(match value {
+                        Value::String(text) => Bytes::from(text),
+                        // A JSON document (e.g. a shadow update) is sent as its JSON text.
+                        other => Bytes::from(other.to_string()),
+                    })
                 }
-                (other, _) => return Err(LineProblem::UnknownKey(other.to_string())),
+                "qos" => qos = config::qos_from_json(value, Origin::Line("qos", line))?,
+                "retain" => retain = config::boolean(value, Origin::Line("retain", line))?,
+                other => return Err(LineProblem::UnknownKey(other.to_string())),
             }
         }
         let topic = topic.ok_or(LineProblem::NoTopic)?;
-        message::check_topic(&topic).map_err(LineProblem::Topic)?;
+        let topic = config::validate_topic(topic, Origin::Line("topic", line))?;
         let payload = content.ok_or(LineProblem::NoContent)?;
         let limit = message::max_payload(&topic, qos);
         if payload.len() > limit {
@@ -125,30 +95,6 @@ impl Template {
             qos,
             retain,
         })
-    }
-}
-
-/// An NDJSON line's `qos`: 0, 1 or 2, as a number or a string of one digit (as in the config).
-fn qos_from_json(value: &Value) -> Result<Qos, LineProblem> {
-    let level = match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(text) if text.len() == 1 => text.parse().ok(),
-        _ => None,
-    };
-    level
-        .and_then(|level| u8::try_from(level).ok())
-        .and_then(Qos::from_level)
-        .ok_or_else(|| LineProblem::Qos(value.to_string()))
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -275,7 +221,7 @@ impl Input {
                 Bytes::copy_from_slice(text)
             };
             let line = self.line;
-            return match self.template.message(text) {
+            return match self.template.message(line, text) {
                 Ok(message) => Ok(Some((line, message))),
                 Err(problem) => {
                     // Nothing is read after a bad line, which is where a resumed batch starts.
@@ -347,7 +293,7 @@ mod tests {
     }
 
     fn message(text: &[u8]) -> Result<Message, LineProblem> {
-        template(Mode::Ndjson).message(Bytes::copy_from_slice(text))
+        template(Mode::Ndjson).message(7, Bytes::copy_from_slice(text))
     }
 
     #[test]
@@ -376,36 +322,36 @@ mod tests {
     #[test]
     fn bad_ndjson_lines_say_what_is_wrong() {
         assert!(matches!(message(b"not json"), Err(LineProblem::NotJson(_))));
-        assert_eq!(message(b"[1]"), Err(LineProblem::NotObject("an array")));
-        assert_eq!(message(br#"{"topic":"a"}"#), Err(LineProblem::NoContent));
-        assert_eq!(
-            message(br#"{"content":"x","qos":5}"#),
-            Err(LineProblem::Qos("5".into()))
-        );
+        assert!(matches!(message(b"[1]"), Err(LineProblem::NotObject(_))));
         assert!(matches!(
-            message(br#"{"content":"x","topic":"a/#"}"#),
-            Err(LineProblem::Topic(_))
+            message(br#"{"topic":"a"}"#),
+            Err(LineProblem::NoContent)
         ));
-        assert_eq!(
+        assert!(matches!(
             message(br#"{"content":"x","colour":1}"#),
-            Err(LineProblem::UnknownKey("colour".into()))
-        );
-        assert_eq!(
-            message(br#"{"content":"x","retain":"yes"}"#),
-            Err(LineProblem::WrongType {
-                field: "retain",
-                expected: "true or false",
-                got: "a string"
-            })
-        );
+            Err(LineProblem::UnknownKey(key)) if key == "colour"
+        ));
+        // Values follow the config file's rules, and name their line.
+        for (text, needle) in [
+            (&br#"{"content":"x","qos":5}"#[..], "\"qos\" on line 7"),
+            (br#"{"content":"x","topic":"a/#"}"#, "\"topic\" on line 7"),
+            (br#"{"content":"x","retain":"yes"}"#, "\"retain\" on line 7"),
+        ] {
+            match message(text) {
+                Err(LineProblem::Value(error)) => {
+                    assert!(error.to_string().contains(needle), "{error}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
         let no_default = Template {
             topic: None,
             ..template(Mode::Ndjson)
         };
-        assert_eq!(
-            no_default.message(Bytes::from_static(br#"{"content":"x"}"#)),
+        assert!(matches!(
+            no_default.message(2, Bytes::from_static(br#"{"content":"x"}"#)),
             Err(LineProblem::NoTopic)
-        );
+        ));
     }
 
     fn input(mode: Mode, bytes: &[u8], topic: &str) -> Input {

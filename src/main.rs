@@ -14,6 +14,7 @@ mod error;
 mod fuzz;
 mod generate;
 mod input;
+mod io_reason;
 mod log;
 mod message;
 mod outcome;
@@ -23,18 +24,26 @@ mod signals;
 mod state;
 mod tls;
 mod transport;
+mod values;
 mod wire;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use crate::error::Error;
 use crate::outcome::{Class, Details, Outcome};
 
 fn main() -> ExitCode {
     outcome::install_panic_hook();
-    let cli = match cli::Cli::try_parse() {
+    let matches = match config::command_line(std::env::args_os()) {
+        Ok(matches) => matches,
+        Err(config::Refusal::Clap(error)) => return outcome::clap_error(error),
+        Err(config::Refusal::Config(error)) => {
+            return Outcome::failure(error, Details::default()).report();
+        }
+    };
+    let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => return outcome::clap_error(error),
     };
@@ -58,9 +67,9 @@ fn main() -> ExitCode {
     if cli.verbose {
         log::enable();
     }
-    let outcome = match config::settings(cli, config::Env::from_process()) {
+    let outcome = match config::settings(&matches, config::Env::from_process()) {
         Ok(settings) => run(&settings),
-        Err(failure) => Outcome::failure(failure, Details::default()),
+        Err(error) => Outcome::failure(error, Details::default()),
     };
     outcome.report()
 }

@@ -29,15 +29,6 @@ impl Qos {
             Qos::ExactlyOnce => 2,
         }
     }
-
-    pub fn from_level(level: u8) -> Option<Qos> {
-        match level {
-            0 => Some(Qos::AtMostOnce),
-            1 => Some(Qos::AtLeastOnce),
-            2 => Some(Qos::ExactlyOnce),
-            _ => None,
-        }
-    }
 }
 
 impl fmt::Display for Qos {
@@ -62,63 +53,13 @@ pub fn max_payload(topic: &str, qos: Qos) -> usize {
     MAX_REMAINING_LENGTH.saturating_sub(2 + topic.len() + packet_id)
 }
 
-/// MQTT strings (topic, client id, username, password) are at most 65535 bytes.
-pub const MAX_STRING: usize = 65_535;
-
-/// Why a topic cannot be published to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TopicProblem {
-    Empty,
-    /// It contains `+` or `#`.
-    Wildcard,
-    Nul,
-    /// Its length in bytes, over [`MAX_STRING`].
-    TooLong(usize),
-}
-
-/// A topic we may publish to: not empty, no wildcards, no NUL, at most 65535 bytes.
-pub fn check_topic(topic: &str) -> Result<(), TopicProblem> {
-    if topic.is_empty() {
-        Err(TopicProblem::Empty)
-    } else if topic.contains(['+', '#']) {
-        Err(TopicProblem::Wildcard)
-    } else if topic.contains('\0') {
-        Err(TopicProblem::Nul)
-    } else if topic.len() > MAX_STRING {
-        Err(TopicProblem::TooLong(topic.len()))
-    } else {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn qos_levels_round_trip() {
-        for level in 0..=2 {
-            assert_eq!(Qos::from_level(level).map(Qos::level), Some(level));
-        }
-        assert_eq!(Qos::from_level(3), None);
-    }
-
-    #[test]
     fn the_payload_limit_leaves_room_for_topic_and_packet_id() {
         assert_eq!(max_payload("t", Qos::AtMostOnce), MAX_REMAINING_LENGTH - 3);
         assert_eq!(max_payload("t", Qos::ExactlyOnce), MAX_REMAINING_LENGTH - 5);
-    }
-
-    #[test]
-    fn topics_are_checked() {
-        assert_eq!(check_topic("a/b"), Ok(()));
-        assert_eq!(check_topic(""), Err(TopicProblem::Empty));
-        assert_eq!(check_topic("a/+"), Err(TopicProblem::Wildcard));
-        assert_eq!(check_topic("a/#"), Err(TopicProblem::Wildcard));
-        assert_eq!(check_topic("a\0b"), Err(TopicProblem::Nul));
-        assert_eq!(
-            check_topic(&"x".repeat(70_000)),
-            Err(TopicProblem::TooLong(70_000))
-        );
     }
 }

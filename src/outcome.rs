@@ -94,32 +94,6 @@ impl Class {
     }
 }
 
-/// A configuration failure: its class and a sentence a person can act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub class: Class,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(class: Class, message: impl Into<String>) -> Self {
-        Failure {
-            class,
-            message: message.into(),
-        }
-    }
-
-    pub fn usage(message: impl Into<String>) -> Self {
-        Failure::new(Class::Usage, message)
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 /// Facts about the run that the meta object reports next to `exit-code` and `message`.
 /// Each is filled in once it is known; unknown ones are left out of the JSON.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -311,10 +285,8 @@ pub fn clap_error(error: clap::Error) -> ExitCode {
                 .next()
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ");
-            let outcome = Outcome::failure(
-                Failure::usage(format!("{first_line} (see mqtt-send --help)")),
-                Details::default(),
-            );
+            let outcome =
+                Outcome::failure(Error::Arguments(first_line.to_string()), Details::default());
             print_meta(&outcome.meta_json());
             ExitCode::from(Class::Usage.exit_code())
         }
@@ -326,13 +298,7 @@ pub fn install_panic_hook() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         default_hook(info);
-        let outcome = Outcome::failure(
-            Failure::new(
-                Class::Internal,
-                "internal error (a bug in mqtt-send; please report it with the command that triggered it)",
-            ),
-            Details::default(),
-        );
+        let outcome = Outcome::failure(Error::Panicked, Details::default());
         print_meta(&outcome.meta_json());
         std::process::exit(i32::from(Class::Internal.exit_code()));
     }));
@@ -363,7 +329,7 @@ mod tests {
     #[test]
     fn meta_object_has_exit_code_first_and_omits_unknown_details() {
         let outcome = Outcome::failure(
-            Failure::new(Class::Refused, "bad password"),
+            Error::Arguments("unexpected argument '--x'".into()),
             Details {
                 topic: Some("a/b".into()),
                 ..Details::default()
@@ -371,7 +337,7 @@ mod tests {
         );
         assert_eq!(
             outcome.meta_json(),
-            r#"{"exit-code":5,"message":"bad password","topic":"a/b"}"#
+            r#"{"exit-code":2,"message":"unexpected argument '--x' (see mqtt-send --help)","topic":"a/b"}"#
         );
     }
 

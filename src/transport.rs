@@ -11,7 +11,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 use crate::broker::Broker;
-use crate::error::{Error, Step, io_reason};
+use crate::error::{Error, Step};
+use crate::io_reason::io_reason;
 use crate::log::verbose;
 use crate::tls::Tls;
 

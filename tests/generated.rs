@@ -127,32 +127,36 @@ fn the_readme_documents_every_flag_key_and_exit_code() {
             assert!(documented, "README does not document {flag}");
         }
     }
-    let config_keys = [
-        "action",
-        "alpn",
-        "broker",
-        "certificate",
-        "client-id",
-        "content",
-        "lines",
-        "ndjson",
-        "password",
-        "private-key",
-        "qos",
-        "retain",
-        "retries",
-        "root-ca-crt",
-        "timeout",
-        "topic",
-        "use-certificate",
-        "username",
-    ];
-    for key in config_keys {
+    // The config keys as the binary knows them: an unknown key that resembles none lists them.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    fs::write(&config, r#"{"zzzzzzzzzzzzzzzzzzzz": null}"#).unwrap();
+    let output = mqtt_send().arg("-c").arg(&config).output().unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let message = meta["message"].as_str().unwrap_or_default().to_string();
+    let config_keys: Vec<&str> = message
+        .split_once("known keys: ")
+        .map(|(_, keys)| keys.split(", ").collect())
+        .unwrap_or_default();
+    assert!(config_keys.len() >= 18, "{message}");
+    for key in &config_keys {
         assert!(
             readme.contains(&format!("| `{key}` |")),
             "README's config keys lack {key}"
         );
-        // Every key the README lists is one the binary accepts.
+    }
+    // Every key the README lists is one the binary accepts.
+    let listed: Vec<&str> = readme
+        .split_once("\n### Config keys\n")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .lines()
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+        .collect();
+    assert_eq!(listed.len(), config_keys.len(), "{listed:?}");
+    for key in listed {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("c.json");
         fs::write(&config, format!(r#"{{"{key}": null}}"#)).unwrap();

@@ -7,25 +7,33 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::broker::Broker;
-use crate::input::Source;
-use crate::message::{MAX_REMAINING_LENGTH, MAX_STRING, Qos, TopicProblem};
-use crate::outcome::{Class, Failure};
+use crate::config::Source;
+use crate::io_reason::io_reason;
+use crate::message::{MAX_REMAINING_LENGTH, Qos};
+use crate::outcome::Class;
 use crate::signals::Signal;
 
+mod config;
 mod tls;
+
+pub use config::{ConfigError, Field, Got, JsonType, Kind, Origin, Problem, RedactedUrl, UrlError};
 pub use tls::{TlsProblem, TlsSetupError};
 
 /// Why a run did not publish.
 #[derive(Debug)]
 pub enum Error {
     /// The flags, the environment or the config file (exit 2).
-    Config(Failure),
+    Config(ConfigError),
+    /// An argument clap refused (an unknown flag): clap's own first line (exit 2).
+    Arguments(String),
     /// The content (exit 2).
     Input(InputError),
     /// The CA bundle, the client certificate or the key (exit 2).
     TlsSetup(TlsSetupError),
     /// A bug (exit 1).
     Internal(String),
+    /// A panic: a bug (exit 1).
+    Panicked,
     Resolve {
         broker: Broker,
         reason: String,
@@ -100,9 +108,9 @@ pub enum Error {
     },
 }
 
-impl From<Failure> for Error {
-    fn from(failure: Failure) -> Self {
-        Error::Config(failure)
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Error::Config(error)
     }
 }
 
@@ -122,9 +130,10 @@ impl Error {
     /// The failure class, and so the exit code.
     pub fn class(&self) -> Class {
         match self {
-            Error::Config(failure) => failure.class,
-            Error::Input(_) | Error::TlsSetup(_) => Class::Usage,
-            Error::Internal(_) => Class::Internal,
+            Error::Config(_) | Error::Arguments(_) | Error::Input(_) | Error::TlsSetup(_) => {
+                Class::Usage
+            }
+            Error::Internal(_) | Error::Panicked => Class::Internal,
             Error::Resolve { .. }
             | Error::TcpRefused { .. }
             | Error::TcpFailed { .. }
@@ -257,40 +266,23 @@ impl InputError {
 }
 
 /// What is wrong with a line of a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum LineProblem {
     NotJson(String),
-    NotObject(&'static str),
+    NotObject(JsonType),
     UnknownKey(String),
     NoTopic,
     NoContent,
-    Topic(TopicProblem),
-    /// `qos` that is not 0, 1 or 2 (the JSON text given).
-    Qos(String),
-    WrongType {
-        field: &'static str,
-        expected: &'static str,
-        got: &'static str,
-    },
+    /// A value against the rule its config key follows (`"qos" on line 7 ...`).
+    Value(ConfigError),
     TooLarge {
         limit: usize,
     },
 }
 
-/// A short reason for an I/O error, without Rust's "(os error 2)" noise.
-pub fn io_reason(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    match error.kind() {
-        ErrorKind::NotFound => "no such file".to_string(),
-        ErrorKind::PermissionDenied => "permission denied".to_string(),
-        ErrorKind::IsADirectory => "it is a directory".to_string(),
-        _ => {
-            let text = error.to_string();
-            match text.find(" (os error") {
-                Some(at) => text[..at].to_string(),
-                None => text,
-            }
-        }
+impl From<ConfigError> for LineProblem {
+    fn from(error: ConfigError) -> Self {
+        LineProblem::Value(error)
     }
 }
 
@@ -316,7 +308,12 @@ fn connack_meaning(code: u8) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config(failure) => f.write_str(&failure.message),
+            Error::Config(error) => write!(f, "{error}"),
+            Error::Arguments(line) => write!(f, "{line} (see mqtt-send --help)"),
+            Error::Panicked => f.write_str(
+                "internal error (a bug in mqtt-send; please report it with the command that \
+                 triggered it)",
+            ),
             Error::Input(error) => write!(f, "{error}"),
             Error::TlsSetup(error) => write!(f, "{error}"),
             Error::Internal(what) => write!(f, "internal error: {what}"),
@@ -598,47 +595,13 @@ impl fmt::Display for InputError {
                     "line {line} has no \"topic\" and no --topic gives a default"
                 ),
                 LineProblem::NoContent => write!(f, "line {line} has no \"content\""),
-                LineProblem::Topic(problem) => {
-                    write!(f, "\"topic\" on line {line}: {problem}")
-                }
-                LineProblem::Qos(given) => write!(
-                    f,
-                    "\"qos\" on line {line} must be 0, 1 or 2 (a number, or a string of one \
-                     digit), got {given}"
-                ),
-                LineProblem::WrongType {
-                    field,
-                    expected,
-                    got,
-                } => write!(
-                    f,
-                    "\"{field}\" on line {line} must be {expected}, got {got}"
-                ),
+                LineProblem::Value(error) => write!(f, "{error}"),
                 LineProblem::TooLarge { limit } => write!(
                     f,
                     "the content on line {line} is more than {limit} bytes; an MQTT packet \
                      holds at most {MAX_REMAINING_LENGTH} (topic and payload)"
                 ),
             },
-        }
-    }
-}
-
-impl fmt::Display for TopicProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TopicProblem::Empty => f.write_str("the topic is empty"),
-            TopicProblem::Wildcard => f.write_str(
-                "the topic contains a wildcard (+ or #); a message is published to one \
-                 concrete topic",
-            ),
-            TopicProblem::Nul => {
-                f.write_str("the topic contains a NUL character, which MQTT does not allow")
-            }
-            TopicProblem::TooLong(length) => write!(
-                f,
-                "the topic is {length} bytes; MQTT allows at most {MAX_STRING}"
-            ),
         }
     }
 }

@@ -1,0 +1,648 @@
+//! Configuration errors: a bad flag value, config file, environment variable or password file,
+//! or options that cannot work together. The variants hold the facts; the words are in the
+//! `Display` impls at the end of this file, and nowhere else.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::io_reason::io_reason;
+
+/// What is wrong with the configuration of a run. Nothing has been sent when one arises.
+#[derive(Debug)]
+pub enum ConfigError {
+    /// The config file cannot be read.
+    ConfigUnreadable { path: PathBuf, error: io::Error },
+    /// The config file holds nothing but white space.
+    ConfigEmpty { path: PathBuf },
+    /// The config file is not JSON.
+    ConfigNotJson {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+    /// The config file is JSON, but not an object.
+    ConfigNotObject { path: PathBuf, found: JsonType },
+    /// A key of the config file that is no config key; `closest` is the known key it most
+    /// resembles, if any is close; `known` lists them all.
+    UnknownKey {
+        key: String,
+        path: PathBuf,
+        closest: Option<String>,
+        known: Vec<String>,
+    },
+    /// A JSON value of the wrong type (a string where a number belongs). `list`: the key also
+    /// takes a list of such values.
+    WrongType {
+        origin: Origin,
+        expected: Kind,
+        list: bool,
+        found: JsonType,
+    },
+    /// A value that breaks its rule. `got` is the value as given, unless it is a secret.
+    Invalid {
+        origin: Origin,
+        got: Option<Got>,
+        problem: Problem,
+    },
+    /// An environment variable that is not UTF-8.
+    NotUnicode { var: &'static str },
+    /// The password file cannot be read.
+    PasswordFileUnreadable { path: PathBuf, error: io::Error },
+    /// The password file is not UTF-8 text.
+    PasswordFileNotText { path: PathBuf },
+    /// The password file's first line is empty.
+    PasswordFileEmpty { path: PathBuf },
+    /// Both `--lines` and `--ndjson`.
+    TwoBatchModes,
+    /// No topic from anywhere, and no `--ndjson` whose lines could name one.
+    NoTopic,
+    /// No message from anywhere.
+    NoContent,
+    /// `use-certificate` with a broker URL that is not TLS.
+    CertificateWithoutTls { broker: String, host: String },
+    /// clap refused a value for a reason no rule of ours names (its own words, in `reason`).
+    Unparsed {
+        origin: Option<Origin>,
+        reason: String,
+    },
+}
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A command-line flag, by its long name (`--qos`, also when `-q` was typed).
+    Flag(String),
+    /// An environment variable.
+    Env(&'static str),
+    /// A key of the config file: the key, the file.
+    Key(String, PathBuf),
+    /// A field of a line of an `--ndjson` batch: the field, the line number.
+    Line(&'static str, u64),
+    /// The file that `--password-file` names.
+    PasswordFile(PathBuf),
+    /// mqtt-send's own default.
+    Default,
+    /// A value on its own, before anyone has said where it came from.
+    Value,
+}
+
+impl Origin {
+    /// A value written in JSON, where a number and a string of digits differ.
+    fn is_json(&self) -> bool {
+        matches!(self, Origin::Key(..) | Origin::Line(..))
+    }
+}
+
+/// A value as the user wrote it: text, or a number in JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    Text(String),
+    Number(String),
+}
+
+/// The kind of value an option takes; for a config key, it decides which JSON values it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `true` or `false`.
+    Bool,
+    /// 0, 1 or 2: a JSON number, or a string of one digit.
+    Qos,
+    /// A number of seconds.
+    Seconds,
+    /// A whole number.
+    Count,
+    /// A file name; in a config file, relative to the file's folder.
+    Path,
+    /// Any string.
+    Text,
+}
+
+/// The type of a JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    Null,
+    Bool,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonType {
+    pub fn of(value: &Value) -> Self {
+        match value {
+            Value::Null => JsonType::Null,
+            Value::Bool(_) => JsonType::Bool,
+            Value::Number(_) => JsonType::Number,
+            Value::String(_) => JsonType::String,
+            Value::Array(_) => JsonType::Array,
+            Value::Object(_) => JsonType::Object,
+        }
+    }
+}
+
+/// A string that MQTT carries in a packet (at most 65535 bytes, no NUL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Topic,
+    ClientId,
+    Username,
+    Password,
+}
+
+/// What a rule (see `values`) found wrong with one value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Not 0, 1 or 2.
+    Qos,
+    /// Not a number of seconds greater than 0 and at most a year.
+    Seconds,
+    /// Not a whole number from 0 to `max`.
+    Retries {
+        max: u64,
+    },
+    /// Not a broker URL (boxed: it is the largest problem, and errors travel by value).
+    Url(Box<UrlError>),
+    TopicEmpty,
+    /// A topic with `+` or `#`.
+    TopicWildcard,
+    ClientIdEmpty,
+    TooLong {
+        field: Field,
+        len: usize,
+        max: usize,
+    },
+    /// A NUL character, which MQTT strings may not hold.
+    Nul {
+        field: Field,
+    },
+    /// An ALPN protocol name that is empty or longer than 255 bytes.
+    Alpn,
+    /// An empty file name.
+    EmptyPath,
+    /// An action other than `send`.
+    Action,
+}
+
+impl std::error::Error for Problem {}
+
+/// What is wrong with a broker URL. The URL itself is only ever held redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlError {
+    Empty,
+    /// `user:password@` in the URL.
+    Credentials {
+        url: RedactedUrl,
+    },
+    Websockets {
+        url: RedactedUrl,
+        scheme: String,
+    },
+    UnknownScheme {
+        url: RedactedUrl,
+        scheme: String,
+    },
+    /// Something after `host:port/`.
+    Path {
+        url: RedactedUrl,
+    },
+    QueryOrFragment {
+        url: RedactedUrl,
+    },
+    /// `[` with no `]`.
+    UnclosedBracket {
+        url: RedactedUrl,
+    },
+    /// Something in brackets that is not an IPv6 address.
+    NotIpv6 {
+        url: RedactedUrl,
+        literal: String,
+    },
+    /// Something after `[...]` that is not `:port`.
+    AfterIpv6 {
+        url: RedactedUrl,
+        after: String,
+    },
+    /// An IPv6 address without brackets.
+    BareIpv6 {
+        url: RedactedUrl,
+    },
+    NoHost {
+        url: RedactedUrl,
+    },
+    InvalidHost {
+        url: RedactedUrl,
+        host: String,
+    },
+    /// A port that is not a number from 1 to 65535.
+    Port {
+        url: RedactedUrl,
+        port: String,
+    },
+}
+
+/// A broker URL as it may be shown: whatever stands before an `@` (a user name and password)
+/// is replaced by `***`. The only way to put a URL into an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactedUrl(String);
+
+impl RedactedUrl {
+    pub fn new(url: &str) -> Self {
+        let Some((before, host)) = url.rsplit_once('@') else {
+            return RedactedUrl(url.to_string());
+        };
+        let scheme = before
+            .split_once("://")
+            .map(|(scheme, _)| scheme)
+            .filter(|scheme| !scheme.contains('@'));
+        RedactedUrl(match scheme {
+            Some(scheme) => format!("{scheme}://***@{host}"),
+            None => format!("***@{host}"),
+        })
+    }
+}
+
+// The words.
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::ConfigUnreadable { path, error } => write!(
+                f,
+                "cannot read the config file {}: {}",
+                path.display(),
+                io_reason(error)
+            ),
+            ConfigError::ConfigEmpty { path } => write!(
+                f,
+                "the config file {} is empty; it must hold a JSON object such as \
+                 {{\"broker\": \"tcp://localhost:1883\", \"topic\": \"a/b\"}}",
+                path.display()
+            ),
+            ConfigError::ConfigNotJson { path, error } => write!(
+                f,
+                "the config file {} is not valid JSON: {error}",
+                path.display()
+            ),
+            ConfigError::ConfigNotObject { path, found } => write!(
+                f,
+                "the config file {} must hold a JSON object {{...}}, not {found}",
+                path.display()
+            ),
+            ConfigError::UnknownKey {
+                key,
+                path,
+                closest,
+                known,
+            } => {
+                write!(f, "unknown key \"{key}\" in {}", path.display())?;
+                match closest {
+                    Some(closest) => write!(f, "; did you mean \"{closest}\"?"),
+                    None => write!(f, "; known keys: {}", known.join(", ")),
+                }
+            }
+            ConfigError::WrongType {
+                origin,
+                expected,
+                list,
+                found,
+            } => {
+                write!(f, "{origin} must be ")?;
+                match (expected, list) {
+                    (Kind::Path | Kind::Text, true) => {
+                        f.write_str("a string or a list of strings")?
+                    }
+                    (kind, true) => write!(f, "{}, or a list of them", expected_words(*kind))?,
+                    (kind, false) => f.write_str(expected_words(*kind))?,
+                }
+                write!(f, ", got {found}")
+            }
+            ConfigError::Invalid {
+                origin,
+                got,
+                problem,
+            } => invalid(f, origin, got.as_ref(), problem),
+            ConfigError::NotUnicode { var } => write!(f, "{var} is not valid UTF-8"),
+            ConfigError::PasswordFileUnreadable { path, error } => write!(
+                f,
+                "cannot read the password file {}: {}",
+                path.display(),
+                io_reason(error)
+            ),
+            ConfigError::PasswordFileNotText { path } => write!(
+                f,
+                "the password file {} is not valid UTF-8 text",
+                path.display()
+            ),
+            ConfigError::PasswordFileEmpty { path } => write!(
+                f,
+                "the password file {} is empty; its first line is the password",
+                path.display()
+            ),
+            ConfigError::TwoBatchModes => f.write_str(
+                "--lines and --ndjson both ask for a batch: choose one (--ndjson reads every \
+                 line as a JSON message; --lines sends every line as it is)",
+            ),
+            ConfigError::NoTopic => {
+                f.write_str("no topic: give --topic TOPIC or \"topic\" in the config file")
+            }
+            ConfigError::NoContent => f.write_str(
+                "no message: give --content TEXT, --content-file PATH (- for stdin), or \
+                 \"content\" in the config file",
+            ),
+            ConfigError::CertificateWithoutTls { broker, host } => write!(
+                f,
+                "use-certificate is true but the broker {broker} is not a TLS URL: client \
+                 certificates are sent only over TLS; use ssl://{host}:8883 (or mqtts://, tls://)"
+            ),
+            ConfigError::Unparsed {
+                origin: Some(origin),
+                reason,
+            } => write!(f, "{origin}: {reason}"),
+            ConfigError::Unparsed {
+                origin: None,
+                reason,
+            } => f.write_str(reason),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// "must be ..." for a JSON value of the wrong type.
+fn expected_words(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bool => "true or false",
+        Kind::Qos => "0, 1 or 2",
+        Kind::Seconds => "a number of seconds",
+        Kind::Count => "a whole number",
+        Kind::Path | Kind::Text => "a string",
+    }
+}
+
+/// A value that breaks its rule, in words.
+fn invalid(
+    f: &mut fmt::Formatter<'_>,
+    origin: &Origin,
+    got: Option<&Got>,
+    problem: &Problem,
+) -> fmt::Result {
+    // ", got 3" where the value may be shown.
+    let got_it = |f: &mut fmt::Formatter<'_>| match got {
+        Some(got) => write!(f, ", got {got}"),
+        None => Ok(()),
+    };
+    // " \"a/#\"" where the value may be shown.
+    let the_value = |f: &mut fmt::Formatter<'_>| match got {
+        Some(got) => write!(f, " {got}"),
+        None => Ok(()),
+    };
+    match problem {
+        Problem::Qos if origin.is_json() => {
+            write!(
+                f,
+                "{origin} must be 0, 1 or 2 (a number, or a string of one digit)"
+            )?;
+            got_it(f)
+        }
+        Problem::Qos => {
+            write!(f, "{origin} must be 0, 1 or 2")?;
+            got_it(f)
+        }
+        Problem::Seconds => {
+            write!(
+                f,
+                "{origin} must be a number of seconds greater than 0 (at most one year)"
+            )?;
+            got_it(f)
+        }
+        Problem::Retries { max } => {
+            write!(f, "{origin} must be a whole number from 0 to {max}")?;
+            got_it(f)
+        }
+        Problem::Url(error) => write!(f, "{origin}: {error}"),
+        Problem::TopicEmpty => write!(f, "{origin}: the topic is empty"),
+        Problem::TopicWildcard => {
+            write!(f, "{origin}: the topic")?;
+            the_value(f)?;
+            f.write_str(
+                " contains a wildcard (+ or #); a message is published to one concrete topic",
+            )
+        }
+        Problem::ClientIdEmpty => write!(
+            f,
+            "{origin}: the client id is empty; leave it out to get a generated one"
+        ),
+        Problem::TooLong {
+            field: Field::Password,
+            len,
+            max,
+        } => write!(
+            f,
+            "the password from {origin} is {len} bytes; MQTT allows at most {max}"
+        ),
+        Problem::TooLong { field, len, max } => write!(
+            f,
+            "{origin}: the {field} is {len} bytes; MQTT allows at most {max}"
+        ),
+        Problem::Nul { field } => write!(
+            f,
+            "{origin}: the {field} contains a NUL character, which MQTT does not allow"
+        ),
+        Problem::Alpn => {
+            write!(f, "{origin}: an ALPN protocol name is 1 to 255 bytes")?;
+            got_it(f)
+        }
+        Problem::EmptyPath => write!(f, "{origin} is an empty path"),
+        Problem::Action => {
+            write!(f, "{origin} is")?;
+            the_value(f)?;
+            f.write_str("; mqtt-send only performs the \"send\" action")
+        }
+    }
+}
+
+/// A problem on its own (clap would show it this way; `config` always adds where the value
+/// came from instead).
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        invalid(f, &Origin::Value, None, self)
+    }
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UrlError::Empty => f.write_str(
+                "the broker URL is empty; use e.g. tcp://localhost:1883 or ssl://host:8883",
+            ),
+            UrlError::Credentials { url } => write!(
+                f,
+                "the broker URL \"{url}\" contains credentials; give them with --username and \
+                 MQTT_SEND_PASSWORD or --password-file instead"
+            ),
+            UrlError::Websockets { url, scheme } => write!(
+                f,
+                "the broker URL \"{url}\" uses websockets ({scheme}://), which mqtt-send does \
+                 not speak; use tcp:// (1883) or ssl:// (8883)"
+            ),
+            UrlError::UnknownScheme { url, scheme } => write!(
+                f,
+                "the broker URL \"{url}\" has an unknown scheme \"{scheme}\"; use tcp://, \
+                 mqtt://, ssl://, mqtts:// or tls://"
+            ),
+            UrlError::Path { url } => write!(
+                f,
+                "the broker URL \"{url}\" has a path; give only scheme://host[:port] and the \
+                 topic with --topic"
+            ),
+            UrlError::QueryOrFragment { url } => write!(
+                f,
+                "the broker URL \"{url}\" has a query or fragment; give only scheme://host[:port]"
+            ),
+            UrlError::UnclosedBracket { url } => write!(
+                f,
+                "the broker URL \"{url}\" opens an IPv6 address with [ but never closes it"
+            ),
+            UrlError::NotIpv6 { url, literal } => write!(
+                f,
+                "the broker URL \"{url}\" has \"{literal}\" in brackets, which is not an IPv6 \
+                 address"
+            ),
+            UrlError::AfterIpv6 { url, after } => write!(
+                f,
+                "the broker URL \"{url}\" has \"{after}\" after the IPv6 address; expected :port"
+            ),
+            UrlError::BareIpv6 { url } => write!(
+                f,
+                "the broker URL \"{url}\" looks like a bare IPv6 address; put it in brackets, \
+                 e.g. tcp://[::1]:1883"
+            ),
+            UrlError::NoHost { url } => write!(f, "the broker URL \"{url}\" has no host name"),
+            UrlError::InvalidHost { url, host } => write!(
+                f,
+                "the broker URL \"{url}\" has an invalid host name \"{host}\""
+            ),
+            UrlError::Port { url, port } => write!(
+                f,
+                "the broker URL \"{url}\" has port \"{port}\"; a port is a number from 1 to 65535"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for RedactedUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => f.write_str(flag),
+            Origin::Env(var) => f.write_str(var),
+            Origin::Key(key, file) => write!(f, "\"{key}\" in {}", file.display()),
+            Origin::Line(key, line) => write!(f, "\"{key}\" on line {line}"),
+            Origin::PasswordFile(path) => write!(f, "--password-file {}", path.display()),
+            Origin::Default => f.write_str("the default"),
+            Origin::Value => f.write_str("the value"),
+        }
+    }
+}
+
+impl fmt::Display for Got {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Got::Text(text) => write!(f, "\"{text}\""),
+            Got::Number(number) => f.write_str(number),
+        }
+    }
+}
+
+impl fmt::Display for JsonType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JsonType::Null => "null",
+            JsonType::Bool => "a boolean",
+            JsonType::Number => "a number",
+            JsonType::String => "a string",
+            JsonType::Array => "an array",
+            JsonType::Object => "an object",
+        })
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Topic => "topic",
+            Field::ClientId => "client id",
+            Field::Username => "username",
+            Field::Password => "password",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redacted_url_keeps_no_credentials() {
+        for (url, shown) in [
+            (
+                "tcp://user:hunter2@localhost:1883",
+                "tcp://***@localhost:1883",
+            ),
+            ("user:hunter2@localhost", "***@localhost"),
+            ("user:hunter2@host://x", "***@host://x"),
+            ("tcp://localhost", "tcp://localhost"),
+        ] {
+            assert_eq!(RedactedUrl::new(url).to_string(), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn where_a_value_came_from_leads_its_sentence() {
+        let problem = Problem::Qos;
+        let sentence = |origin, got| {
+            ConfigError::Invalid {
+                origin,
+                got,
+                problem: problem.clone(),
+            }
+            .to_string()
+        };
+        assert_eq!(
+            sentence(Origin::Flag("--qos".into()), Some(Got::Text("3".into()))),
+            "--qos must be 0, 1 or 2, got \"3\""
+        );
+        assert_eq!(
+            sentence(
+                Origin::Key("qos".into(), "c.json".into()),
+                Some(Got::Number("3".into()))
+            ),
+            "\"qos\" in c.json must be 0, 1 or 2 (a number, or a string of one digit), got 3"
+        );
+    }
+
+    #[test]
+    fn a_secret_is_never_shown() {
+        let error = ConfigError::Invalid {
+            origin: Origin::Env("MQTT_SEND_PASSWORD"),
+            got: None,
+            problem: Problem::TooLong {
+                field: Field::Password,
+                len: 70_000,
+                max: 65_535,
+            },
+        };
+        assert_eq!(
+            error.to_string(),
+            "the password from MQTT_SEND_PASSWORD is 70000 bytes; MQTT allows at most 65535"
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! The rules an option's value follows: one function per kind of value, text in, the typed
+//! value or the [`Problem`] out. clap calls them as value parsers for the flags, and `config`
+//! runs every config-file and environment value through the same clap parser, so each rule is
+//! written once and holds for every way of giving the value.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::message::Qos;
+
+use crate::broker::{self, Broker};
+use crate::error::{Field, Problem};
+
+/// The longest `--timeout`: a year.
+pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
+pub const MAX_RETRIES: u64 = 1000;
+/// MQTT 3.1.1 strings (topic, client id, username, password) are at most 65535 bytes.
+pub const MAX_MQTT_STRING: usize = 65_535;
+/// ALPN protocol names are 1 to 255 bytes (RFC 7301).
+const MAX_ALPN: usize = 255;
+
+/// 0, 1 or 2.
+pub fn qos(text: &str) -> Result<Qos, Problem> {
+    match text.trim() {
+        "0" => Ok(Qos::AtMostOnce),
+        "1" => Ok(Qos::AtLeastOnce),
+        "2" => Ok(Qos::ExactlyOnce),
+        _ => Err(Problem::Qos),
+    }
+}
+
+/// Seconds, fractions allowed: more than 0, at most a year.
+pub fn seconds(text: &str) -> Result<Duration, Problem> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= MAX_TIMEOUT_SECS => {
+            Ok(Duration::from_secs_f64(seconds))
+        }
+        _ => Err(Problem::Seconds),
+    }
+}
+
+/// A whole number of retries, 0 to [`MAX_RETRIES`].
+pub fn retries(text: &str) -> Result<u32, Problem> {
+    match text.trim().parse::<u64>() {
+        Ok(count) if count <= MAX_RETRIES => Ok(count as u32),
+        _ => Err(Problem::Retries { max: MAX_RETRIES }),
+    }
+}
+
+pub fn broker(text: &str) -> Result<Broker, Problem> {
+    broker::parse(text).map_err(|error| Problem::Url(Box::new(error)))
+}
+
+/// A topic we may publish to: not empty, no wildcards, no NUL, at most 65535 bytes.
+pub fn topic(text: &str) -> Result<String, Problem> {
+    if text.is_empty() {
+        return Err(Problem::TopicEmpty);
+    }
+    if text.contains(['+', '#']) {
+        return Err(Problem::TopicWildcard);
+    }
+    mqtt_string(text, Field::Topic)
+}
+
+/// A client id: not empty (leave it out to get a generated one), an MQTT string.
+pub fn client_id(text: &str) -> Result<String, Problem> {
+    if text.is_empty() {
+        return Err(Problem::ClientIdEmpty);
+    }
+    mqtt_string(text, Field::ClientId)
+}
+
+pub fn username(text: &str) -> Result<String, Problem> {
+    mqtt_string(text, Field::Username)
+}
+
+/// A password: at most 65535 bytes.
+pub fn password(text: &str) -> Result<Secret, Problem> {
+    check_length(text, Field::Password)?;
+    Ok(Secret(text.to_string()))
+}
+
+/// One ALPN protocol name.
+pub fn alpn(text: &str) -> Result<String, Problem> {
+    if text.is_empty() || text.len() > MAX_ALPN {
+        return Err(Problem::Alpn);
+    }
+    Ok(text.to_string())
+}
+
+/// Flint's action: mqtt-send only sends.
+pub fn action(text: &str) -> Result<String, Problem> {
+    match text {
+        "send" => Ok(text.to_string()),
+        _ => Err(Problem::Action),
+    }
+}
+
+fn mqtt_string(text: &str, field: Field) -> Result<String, Problem> {
+    check_length(text, field)?;
+    if text.contains('\0') {
+        return Err(Problem::Nul { field });
+    }
+    Ok(text.to_string())
+}
+
+fn check_length(text: &str, field: Field) -> Result<(), Problem> {
+    if text.len() > MAX_MQTT_STRING {
+        return Err(Problem::TooLong {
+            field,
+            len: text.len(),
+            max: MAX_MQTT_STRING,
+        });
+    }
+    Ok(())
+}
+
+/// A password. Its `Debug` never shows it, so it cannot leak through a log line or a panic.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qos_is_one_digit_0_to_2() {
+        assert_eq!(qos("0"), Ok(Qos::AtMostOnce));
+        assert_eq!(qos(" 2 "), Ok(Qos::ExactlyOnce));
+        for bad in ["3", "-1", "1.5", "two", "12", ""] {
+            assert_eq!(qos(bad), Err(Problem::Qos), "{bad}");
+        }
+    }
+
+    #[test]
+    fn seconds_are_positive_and_at_most_a_year() {
+        assert_eq!(seconds("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["0", "-1", "soon", "inf", "NaN", "1e9", ""] {
+            assert_eq!(seconds(bad), Err(Problem::Seconds), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retries_are_whole_numbers_up_to_the_maximum() {
+        assert_eq!(retries("1000"), Ok(1000));
+        for bad in ["-2", "1.5", "100000", "three"] {
+            assert_eq!(retries(bad), Err(Problem::Retries { max: 1000 }), "{bad}");
+        }
+    }
+
+    #[test]
+    fn topics_are_concrete_mqtt_strings() {
+        assert_eq!(topic("a/b"), Ok("a/b".to_string()));
+        assert_eq!(topic(""), Err(Problem::TopicEmpty));
+        assert_eq!(topic("a/+"), Err(Problem::TopicWildcard));
+        assert_eq!(topic("a/#"), Err(Problem::TopicWildcard));
+        assert_eq!(
+            topic("a\0b"),
+            Err(Problem::Nul {
+                field: Field::Topic
+            })
+        );
+        assert_eq!(
+            topic(&"x".repeat(70_000)),
+            Err(Problem::TooLong {
+                field: Field::Topic,
+                len: 70_000,
+                max: 65_535
+            })
+        );
+    }
+
+    #[test]
+    fn client_ids_usernames_passwords_alpn_and_actions() {
+        assert_eq!(client_id(""), Err(Problem::ClientIdEmpty));
+        assert!(matches!(
+            username(&"x".repeat(70_000)),
+            Err(Problem::TooLong {
+                field: Field::Username,
+                ..
+            })
+        ));
+        assert!(matches!(
+            password(&"x".repeat(70_000)),
+            Err(Problem::TooLong {
+                field: Field::Password,
+                ..
+            })
+        ));
+        assert_eq!(password("a\0b").map(|p| p.expose().len()), Ok(3));
+        assert_eq!(alpn(""), Err(Problem::Alpn));
+        assert_eq!(alpn(&"x".repeat(256)), Err(Problem::Alpn));
+        assert_eq!(action("receive"), Err(Problem::Action));
+        assert_eq!(action("send"), Ok("send".to_string()));
+    }
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let secret = password("hunter2").unwrap();
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+}
