@@ -121,7 +121,7 @@ fn extra_sections() -> Roff {
          and the exit status equals its exit-code.",
     )]);
     roff.control("TP", []).text([bold("0")]).text([roman(
-        "Published: Qos 0 written and the connection closed cleanly; QoS 1 PUBACK received; \
+        "Published: QoS 0 written and the connection closed cleanly; QoS 1 PUBACK received; \
          QoS 2 PUBCOMP received (for a batch: every message).",
     )]);
     for class in Class::ALL {
@@ -140,7 +140,7 @@ fn extra_sections() -> Roff {
             "MQTT_SEND_PASSWORD=secret mqtt-send -c connector.json -m ok",
         ),
         (
-            "A shadow update to AWS IoT Core with a client certificate (Qos 1):",
+            "A shadow update to AWS IoT Core with a client certificate (QoS 1):",
             "mqtt-send -b ssl://xxxx-ats.iot.us-east-1.amazonaws.com:8883 -i thing -q 1 \\\n  --root-ca-crt AmazonRootCA1.pem --certificate cert.pem.crt \\\n  --private-key private.pem.key --use-certificate \\\n  -t '$aws/things/thing/shadow/update' -m '{\"state\":{\"reported\":{\"on\":true}}}'",
         ),
         (
