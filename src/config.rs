@@ -114,21 +114,24 @@ pub enum Refusal {
     Clap(clap::Error),
 }
 
-/// Parse the command line (`args` starts with the program name).
+/// Parse the command line (`args` starts with the program name) with `command`
+/// ([`cli::command`], built once and used for every source).
 pub fn command_line(
+    command: &mut Command,
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
 ) -> Result<ArgMatches, Refusal> {
-    let command = cli::command();
     command
-        .clone()
-        .try_get_matches_from(args)
-        .map_err(|error| refusal(&command, &Layer::Flags, error))
+        .try_get_matches_from_mut(args)
+        .map_err(|error| refusal(command, &Layer::Flags, error))
 }
 
 /// Merge the command line, the environment and the config file into validated settings.
-pub fn settings(command_line: &ArgMatches, env: Env) -> Result<Settings, ConfigError> {
-    let command = cli::command();
-    let sources = Sources::gather(&command, command_line, &env)?;
+pub fn settings(
+    command: &mut Command,
+    command_line: &ArgMatches,
+    env: Env,
+) -> Result<Settings, ConfigError> {
+    let sources = Sources::gather(command, command_line, &env)?;
     let cli = sources.merge()?;
     // The defaults are a source, so every option that has one has a value here.
     const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
@@ -235,7 +238,7 @@ struct Sources<'a> {
 
 impl<'a> Sources<'a> {
     fn gather(
-        command: &'a Command,
+        command: &'a mut Command,
         command_line: &ArgMatches,
         env: &Env,
     ) -> Result<Self, ConfigError> {
@@ -246,19 +249,22 @@ impl<'a> Sources<'a> {
                 Fallback::Value(text) => Some(argument(key, OsStr::new(text))),
                 Fallback::Described(_) => None,
             });
-        layers.push(parse(command, Layer::Defaults, defaults.collect())?);
+        layers.push(parse(&mut *command, Layer::Defaults, defaults.collect())?);
         let flags = Cli::from_arg_matches(command_line).map_err(|e| unparsed(None, &e))?;
         if let Some(path) = &flags.config {
             let bytes = read_config_file(path)?;
             let (layer, args) = parse_file(command, path, &bytes)?;
-            layers.push(parse(command, layer, args)?);
+            layers.push(parse(&mut *command, layer, args)?);
         }
         if let Some(Ok(password)) = &env.password {
             let args = vec![argument("password", OsStr::new(password))];
-            layers.push(parse(command, Layer::Env, args)?);
+            layers.push(parse(&mut *command, Layer::Env, args)?);
         }
         layers.push((Layer::Flags, command_line.clone()));
-        Ok(Sources { command, layers })
+        Ok(Sources {
+            command: &*command,
+            layers,
+        })
     }
 
     /// Precedence, in one place: each source overrides the ones before it, option by option.
@@ -296,12 +302,12 @@ fn argument(key: &str, value: &OsStr) -> OsString {
 
 /// Parse the arguments of one layer with the command.
 fn parse(
-    command: &Command,
+    command: &mut Command,
     layer: Layer,
     args: Vec<OsString>,
 ) -> Result<(Layer, ArgMatches), ConfigError> {
     let argv = std::iter::once(OsString::from("mqtt-send")).chain(args);
-    match command.clone().try_get_matches_from(argv) {
+    match command.try_get_matches_from_mut(argv) {
         Ok(matches) => Ok((layer, matches)),
         Err(error) => Err(match refusal(command, &layer, error) {
             Refusal::Config(error) => error,
@@ -539,9 +545,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Check that the bytes of a config file make a valid config (for the fuzz tests).
 #[cfg(test)]
 pub fn check_file(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    let command = cli::command();
+    let mut command = cli::command();
     let (layer, args) = parse_file(&command, path, bytes)?;
-    parse(&command, layer, args).map(drop)
+    parse(&mut command, layer, args).map(drop)
 }
 
 // The values of an `--ndjson` line are JSON too, and follow the same rules.
@@ -631,8 +637,9 @@ mod tests {
     /// The settings for a command line (without the program name) and an environment.
     fn merge(args: &[&str], env: Env) -> Result<Settings, ConfigError> {
         let argv = std::iter::once(&"mqtt-send").chain(args);
-        match command_line(argv) {
-            Ok(matches) => settings(&matches, env),
+        let mut command = cli::command();
+        match command_line(&mut command, argv) {
+            Ok(matches) => settings(&mut command, &matches, env),
             Err(Refusal::Config(error)) => Err(error),
             Err(Refusal::Clap(error)) => panic!("clap refused {args:?}: {error}"),
         }

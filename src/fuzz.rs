@@ -113,8 +113,9 @@ proptest! {
             }
         }
         argv.extend(alpn.into_iter().map(|proto| format!("--alpn={proto}")));
-        let result = match config::command_line(argv) {
-            Ok(matches) => config::settings(&matches, Env::default()),
+        let mut command = cli::command();
+        let result = match config::command_line(&mut command, argv) {
+            Ok(matches) => config::settings(&mut command, &matches, Env::default()),
             Err(Refusal::Config(error)) => Err(error),
             Err(Refusal::Clap(error)) => return Err(TestCaseError::fail(format!("clap refused: {error}"))),
         };

@@ -36,7 +36,8 @@ use crate::outcome::{Class, Details, Outcome};
 
 fn main() -> ExitCode {
     outcome::install_panic_hook();
-    let matches = match config::command_line(std::env::args_os()) {
+    let mut command = cli::command();
+    let matches = match config::command_line(&mut command, std::env::args_os()) {
         Ok(matches) => matches,
         Err(config::Refusal::Clap(error)) => return outcome::clap_error(error),
         Err(config::Refusal::Config(error)) => {
@@ -67,7 +68,7 @@ fn main() -> ExitCode {
     if cli.verbose {
         log::enable();
     }
-    let outcome = match config::settings(&matches, config::Env::from_process()) {
+    let outcome = match config::settings(&mut command, &matches, config::Env::from_process()) {
         Ok(settings) => run(&settings),
         Err(error) => Outcome::failure(error, Details::default()),
     };

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::message::Qos;
 use crate::state::TopicSummary;
 
-/// Why a run did not publish. Each class is one exit code (see SPEC.md), so a script can tell
+/// Why a run did not publish. Each class is one exit code (see the README's exit codes), so a script can tell
 /// "network down, retry" from "bad certificate, page someone".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
