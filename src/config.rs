@@ -105,6 +105,15 @@ impl Env {
     }
 }
 
+/// The `--timeout` when neither the flag nor the config file gives one (from `cli::DEFAULTS`).
+pub fn default_timeout() -> Duration {
+    match cli::default_of("timeout") {
+        Some(cli::Fallback::Value(text)) => values::seconds(text).ok(),
+        _ => None,
+    }
+    .unwrap_or(Duration::from_secs(30))
+}
+
 /// Why the command line was not parsed: a value that one of our rules refused (a
 /// [`ConfigError`] naming the flag, reported like any other), or anything else, which clap
 /// reports in its own words (an unknown flag, `--help`).

@@ -35,6 +35,7 @@ use crate::error::Error;
 use crate::outcome::{Class, Details, Outcome};
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     outcome::install_panic_hook();
     let mut command = cli::command();
     let matches = match config::command_line(&mut command, std::env::args_os()) {
@@ -68,15 +69,11 @@ fn main() -> ExitCode {
     if cli.verbose {
         log::enable();
     }
-    let outcome = match config::settings(&mut command, &matches, config::Env::from_process()) {
-        Ok(settings) => run(&settings),
-        Err(error) => Outcome::failure(error, Details::default()),
-    };
-    outcome.report()
-}
-
-/// A single-threaded runtime: one connection needs no more, and it starts faster.
-fn run(settings: &config::Settings) -> Outcome {
+    // Reading the config file is bounded by the command line's --timeout (or the default):
+    // the file itself may set another, which rules from then on.
+    let first_deadline = cli.timeout.unwrap_or_else(config::default_timeout);
+    let env = config::Env::from_process();
+    let configure = move || config::settings(&mut command, &matches, env);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -84,11 +81,12 @@ fn run(settings: &config::Settings) -> Outcome {
         Ok(runtime) => runtime,
         Err(e) => {
             let error = Error::Internal(format!("cannot start the async runtime: {e}"));
-            return Outcome::failure(error, Details::default());
+            return Outcome::failure(error, Details::default()).report();
         }
     };
-    let outcome = runtime.block_on(run::run(settings));
-    // A read of stdin that is still blocked (deadline passed) must not keep us alive.
+    let outcome = runtime.block_on(run::run(started, first_deadline, configure));
+    // A read that is still blocked (a FIFO, a stdin that never ends: the deadline passed) must
+    // not keep us alive.
     runtime.shutdown_background();
-    outcome
+    outcome.report()
 }

@@ -1,6 +1,9 @@
-//! One run: open the input, then attempt the session until it succeeds, fails in a way a retry
-//! cannot fix, the retries run out, or the deadline or a signal ends it. One deadline covers
-//! everything; what the run did becomes its [`Outcome`].
+//! One run: read the configuration, the TLS files and the input, then attempt the session until
+//! it succeeds, fails in a way a retry cannot fix, the retries run out, or the deadline or a
+//! signal ends it. One deadline covers everything, and SIGINT/SIGTERM are handled from the
+//! first moment: every read of user input (the config file, the password file, PEM files, the
+//! system trust store, the content) can be a FIFO that never ends, and none of them may hang the
+//! run or kill it without a meta object. What the run did becomes its [`Outcome`].
 
 use std::time::Duration;
 
@@ -8,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::broker::Host;
 use crate::config::{Mode, Settings};
+use crate::error::ConfigError;
 use crate::error::{BatchStatus, Error, GaveUp, Situation, Step, Waited};
 use crate::input::Input;
 use crate::log::verbose;
@@ -33,16 +37,80 @@ struct Progress {
     attempts: u32,
 }
 
+/// Read the configuration with `configure` (within `first_deadline` of `started`: the
+/// `--timeout` of the command line, or the default, since the config file may change it), then
+/// publish as it says and report what happened.
+pub async fn run(
+    started: std::time::Instant,
+    first_deadline: Duration,
+    configure: impl FnOnce() -> Result<Settings, ConfigError> + Send + 'static,
+) -> Outcome {
+    let started = Instant::from_std(started);
+    let mut signals = Signals::listen();
+    let configuring = tokio::task::spawn_blocking(configure);
+    let settings = match bounded(&mut signals, started + first_deadline, configuring).await {
+        Ok(Ok(settings)) => settings,
+        Ok(Err(error)) => return Outcome::failure(error, Details::default()),
+        Err(Ended::Deadline) => {
+            let error = Error::TimedOut {
+                after: Waited {
+                    waited: first_deadline,
+                    timeout: first_deadline,
+                },
+                situation: Situation {
+                    broker: None,
+                    step: Step::Configuring,
+                },
+            };
+            return Outcome::failure(error, Details::default());
+        }
+        Err(Ended::Signal(signal)) => {
+            let situation = Situation {
+                broker: None,
+                step: Step::Configuring,
+            };
+            return Outcome::failure(Error::Interrupted { signal, situation }, Details::default());
+        }
+        Err(Ended::Failed(error)) => return Outcome::failure(error, Details::default()),
+    };
+    publish(&settings, started, signals).await
+}
+
+/// Why a bounded wait ended without the result.
+enum Ended {
+    Deadline,
+    Signal(Signal),
+    /// The blocking task failed (a bug).
+    Failed(Error),
+}
+
+/// A blocking task, raced against the deadline and the signals. A task still blocked when the
+/// run ends is left behind: the process exits without waiting for it.
+async fn bounded<T: Send + 'static>(
+    signals: &mut Signals,
+    deadline: Instant,
+    task: tokio::task::JoinHandle<T>,
+) -> Result<T, Ended> {
+    tokio::select! {
+        done = tokio::time::timeout_at(deadline, task) => match done {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(join)) => Err(Ended::Failed(Error::Internal(format!("a blocking read failed: {join}")))),
+            Err(_elapsed) => Err(Ended::Deadline),
+        },
+        signal = signals.recv() => Err(Ended::Signal(signal)),
+    }
+}
+
 /// Publish as `settings` say and report what happened.
-pub async fn run(settings: &Settings) -> Outcome {
-    let started = Instant::now();
+async fn publish(settings: &Settings, started: Instant, mut signals: Signals) -> Outcome {
     let mut progress = Progress {
         step: Step::Reading(settings.content.clone()),
         input: None,
         state: InFlight::new(Window::DEFAULT),
         attempts: 0,
     };
-    let result = publish_with_retries(settings, started + settings.timeout, &mut progress).await;
+    let deadline = started + settings.timeout;
+    let result = publish_with_retries(settings, deadline, &mut progress, &mut signals).await;
     let tally = progress.state.tally();
     let batch = settings.mode != Mode::Single;
     let details = Details {
@@ -116,7 +184,7 @@ fn situation(settings: &Settings, progress: &Progress) -> Situation {
         other => other.clone(),
     };
     Situation {
-        broker: settings.broker.clone(),
+        broker: Some(settings.broker.clone()),
         step,
     }
 }
@@ -125,11 +193,21 @@ async fn publish_with_retries(
     settings: &Settings,
     deadline: Instant,
     progress: &mut Progress,
+    signals: &mut Signals,
 ) -> Result<(), Error> {
     warn_about_aws_qos2(settings);
-    let tls = prepare_tls(settings)?;
-    let mut signals = Signals::listen();
+    progress.step = Step::PreparingTls;
+    let tls = match prepare_tls(settings) {
+        Some(preparing) => match bounded(signals, deadline, preparing).await {
+            Ok(tls) => Some(tls?),
+            Err(Ended::Deadline) => return Err(timed_out(settings, progress, settings.timeout)),
+            Err(Ended::Signal(signal)) => return Err(interrupted(settings, progress, signal)),
+            Err(Ended::Failed(error)) => return Err(error),
+        },
+        None => None,
+    };
 
+    progress.step = Step::Reading(settings.content.clone());
     let open = Input::open(settings);
     tokio::select! {
         input = tokio::time::timeout_at(deadline, open) => match input {
@@ -282,10 +360,17 @@ fn give_up(error: Error, attempts: u32, why: GaveUp) -> Error {
     }
 }
 
-/// The TLS client, built before any network I/O (a bad file is exit 2), when the URL is TLS.
-fn prepare_tls(settings: &Settings) -> Result<Option<Tls>, Error> {
+/// The TLS client, built before any network I/O (a bad file is exit 2), when the URL is TLS:
+/// its files (and the system trust store) are read on a blocking thread, so that the deadline
+/// and the signals still rule.
+type PreparingTls = tokio::task::JoinHandle<Result<Tls, crate::error::TlsSetupError>>;
+
+fn prepare_tls(settings: &Settings) -> Option<PreparingTls> {
     if settings.broker.tls {
-        return Ok(Some(Tls::new(&settings.tls, &settings.broker)?));
+        let (options, broker) = (settings.tls.clone(), settings.broker.clone());
+        return Some(tokio::task::spawn_blocking(move || {
+            Tls::new(&options, &broker)
+        }));
     }
     let options = &settings.tls;
     if options.root_ca_crt.is_some()
@@ -298,7 +383,7 @@ fn prepare_tls(settings: &Settings) -> Result<Option<Tls>, Error> {
             settings.broker
         );
     }
-    Ok(None)
+    None
 }
 
 /// AWS IoT Core takes QoS 0 and 1 only and drops the connection on a QoS 2 PUBLISH.
@@ -373,7 +458,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
             },
             situation: Situation {
-                broker: broker.clone(),
+                broker: Some(broker.clone()),
                 step,
             },
         };

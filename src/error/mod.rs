@@ -183,13 +183,18 @@ pub struct Waited {
 /// Where a run was when the deadline or a signal ended it.
 #[derive(Debug, Clone)]
 pub struct Situation {
-    pub broker: Broker,
+    /// `None` while the configuration, which names it, is being read.
+    pub broker: Option<Broker>,
     pub step: Step,
 }
 
 /// A step of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
+    /// The config file and the password file.
+    Configuring,
+    /// The CA bundle, the client certificate and key, or the system trust store.
+    PreparingTls,
     Reading(Source),
     Resolving,
     Connecting(SocketAddr),
@@ -489,14 +494,29 @@ impl fmt::Display for Waited {
 
 impl fmt::Display for Situation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let broker = &self.broker;
+        let broker = match &self.broker {
+            Some(broker) => broker.to_string(),
+            None => "the broker".to_string(),
+        };
+        let host = match &self.broker {
+            Some(broker) => broker.host.to_string(),
+            None => "the broker".to_string(),
+        };
         match &self.step {
+            Step::Configuring => f.write_str(
+                "reading the configuration (the config file, the password file); nothing was \
+                 sent",
+            ),
+            Step::PreparingTls => f.write_str(
+                "reading the TLS files (CA bundle, client certificate and key, or the system \
+                 trust store); nothing was sent",
+            ),
             Step::Reading(source) => write!(
                 f,
                 "reading the message from {}; nothing was sent",
                 source.describe()
             ),
-            Step::Resolving => write!(f, "resolving {}; nothing was sent", broker.host),
+            Step::Resolving => write!(f, "resolving {host}; nothing was sent"),
             Step::Connecting(address) => write!(
                 f,
                 "connecting to {address} ({broker}): no answer (a firewall, or the wrong host \
@@ -660,7 +680,7 @@ mod tests {
                 Error::Interrupted {
                     signal: Signal::Terminate,
                     situation: Situation {
-                        broker: broker.clone(),
+                        broker: Some(broker.clone()),
                         step: Step::Resolving,
                     },
                 },
