@@ -45,6 +45,12 @@ impl Broker {
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
+
+    /// An AWS IoT Core endpoint (`….amazonaws.com`): QoS 0 and 1 only, 128 KB payloads,
+    /// policies that close the connection.
+    pub fn is_aws(&self) -> bool {
+        matches!(&self.host, Host::Name(name) if name.ends_with(".amazonaws.com"))
+    }
 }
 
 /// Parse a broker URL. The error holds the URL only redacted: it never repeats credentials

@@ -64,6 +64,8 @@ impl Source {
 pub struct Settings {
     pub broker: Broker,
     pub client_id: String,
+    /// The client id was given (flag or config), not generated: parallel runs share it.
+    pub client_id_given: bool,
     /// The topic; `None` only with `--ndjson`, where every line then names its own.
     pub topic: Option<String>,
     pub mode: Mode,
@@ -146,6 +148,7 @@ pub fn settings(
     const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
 
     let broker = cli.broker.expect(DEFAULTED);
+    let client_id_given = cli.client_id.is_some();
     let client_id = cli.client_id.unwrap_or_else(random_client_id);
     let mode = match (cli.lines.expect(DEFAULTED), cli.ndjson.expect(DEFAULTED)) {
         (false, false) => Mode::Single,
@@ -191,6 +194,7 @@ pub fn settings(
     Ok(Settings {
         broker,
         client_id,
+        client_id_given,
         topic,
         mode,
         qos: cli.qos.expect(DEFAULTED),

@@ -1,6 +1,11 @@
-//! `-v/--verbose`: protocol events and decisions on stderr, each stamped with the time since
-//! start. Callers never pass a secret to it; the password is a `Secret` whose `Debug` is `***`.
+//! Everything mqtt-send writes on stderr: warnings, the failure's sentence, and with
+//! `-v/--verbose` protocol events and decisions, each stamped with the time since start. Callers
+//! never pass a secret to it; the password is a `Secret` whose `Debug` is `***`.
+//!
+//! Writing diagnostics can never change the outcome: an unwritable stderr (`2>/dev/full`, a
+//! closed pipe, a full disk) is ignored, where `eprintln!` would panic.
 
+use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -18,9 +23,22 @@ pub fn enabled() -> bool {
 pub fn write(args: std::fmt::Arguments<'_>) {
     if let Some(started) = STARTED.get() {
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        eprintln!("mqtt-send: [{ms:8.1} ms] {args}");
+        line(format_args!("[{ms:8.1} ms] {args}"));
     }
 }
+
+/// One line on stderr, `mqtt-send: ` first; a write that fails is ignored.
+pub fn line(args: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "mqtt-send: {args}");
+}
+
+/// A line on stderr (see [`line`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::log::line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
 
 /// Log a line on stderr when `-v` is on; the arguments are not evaluated otherwise.
 macro_rules! verbose {

@@ -53,13 +53,13 @@ fn main() -> ExitCode {
         return match generate::write_all(dir) {
             Ok(written) => {
                 for path in written {
-                    eprintln!("mqtt-send: wrote {path}");
+                    crate::log::say!("wrote {path}");
                 }
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!(
-                    "mqtt-send: cannot write the generated files under {}: {e}",
+                crate::log::say!(
+                    "cannot write the generated files under {}: {e}",
                     dir.display()
                 );
                 ExitCode::from(Class::Internal.exit_code())

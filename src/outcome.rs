@@ -119,7 +119,11 @@ pub struct Details {
     /// Batch mode: messages sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<u64>,
-    /// Batch mode: messages the broker acknowledged (QoS 0: written).
+    /// The QoS the broker acknowledged at, where it is lower than the one asked for (a QoS 2
+    /// message answered with PUBACK).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged_qos: Option<u8>,
+    /// Batch mode: messages the broker acknowledged (QoS 1 and 2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acknowledged: Option<u64>,
     /// Batch mode, on failure: the first input line not known to be acknowledged.
@@ -134,6 +138,8 @@ pub enum Delivered {
         bytes: usize,
         topic: String,
         qos: Qos,
+        /// A QoS 2 message the broker answered with PUBACK: it took it at QoS 1.
+        taken_at_qos1: bool,
     },
     Batch {
         messages: u64,
@@ -142,31 +148,56 @@ pub enum Delivered {
         /// The QoS of every line (`--lines`); `None` when lines choose their own (`--ndjson`).
         qos: Option<Qos>,
         any_qos0: bool,
+        /// QoS 2 messages the broker answered with PUBACK, taking them at QoS 1.
+        taken_at_qos1: u64,
     },
+}
+
+/// "1 byte", "2 bytes".
+fn bytes(count: u64) -> String {
+    if count == 1 {
+        "1 byte".to_string()
+    } else {
+        format!("{count} bytes")
+    }
 }
 
 impl fmt::Display for Delivered {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Delivered::One { bytes, topic, qos } => {
-                write!(f, "published {bytes} bytes to {topic} at QoS {qos}: ")?;
-                f.write_str(match qos {
-                    Qos::AtMostOnce => {
+            Delivered::One {
+                bytes: size,
+                topic,
+                qos,
+                taken_at_qos1,
+            } => {
+                write!(
+                    f,
+                    "published {} to {topic} at QoS {qos}: ",
+                    bytes(*size as u64)
+                )?;
+                f.write_str(match (qos, taken_at_qos1) {
+                    (Qos::AtMostOnce, _) => {
                         "written to the connection, which closed cleanly (QoS 0 has no \
                          acknowledgement)"
                     }
-                    Qos::AtLeastOnce => "acknowledged (PUBACK)",
-                    Qos::ExactlyOnce => "acknowledged (PUBCOMP)",
+                    (Qos::ExactlyOnce, true) => {
+                        "acknowledged (PUBACK): the broker took it at QoS 1, not 2 (it does not \
+                         support QoS 2)"
+                    }
+                    (Qos::AtLeastOnce, _) => "acknowledged (PUBACK)",
+                    (Qos::ExactlyOnce, false) => "acknowledged (PUBCOMP)",
                 })
             }
             Delivered::Batch {
                 messages,
-                bytes,
+                bytes: size,
                 topics,
                 qos,
                 any_qos0,
+                taken_at_qos1,
             } => {
-                write!(f, "published {messages} message(s), {bytes} bytes, to ")?;
+                write!(f, "published {messages} message(s), {}, to ", bytes(*size))?;
                 match topics {
                     TopicSummary::One(topic) => f.write_str(topic)?,
                     TopicSummary::Many { count, more: false } => write!(f, "{count} topics")?,
@@ -179,12 +210,18 @@ impl fmt::Display for Delivered {
                 }
                 f.write_str(": all acknowledged")?;
                 if *messages == 0 {
-                    f.write_str(" (the input had no messages)")
+                    f.write_str(" (the input had no messages)")?;
                 } else if *any_qos0 {
-                    f.write_str(" (QoS 0 messages: written, and the connection closed cleanly)")
-                } else {
-                    Ok(())
+                    f.write_str(" (QoS 0 messages: written, and the connection closed cleanly)")?;
                 }
+                if *taken_at_qos1 > 0 {
+                    write!(
+                        f,
+                        " ({taken_at_qos1} QoS 2 message(s) taken at QoS 1: the broker does not \
+                         support QoS 2)"
+                    )?;
+                }
+                Ok(())
             }
         }
     }
@@ -253,7 +290,7 @@ impl Outcome {
     /// reading a terminal or a cron mail) and return the exit status.
     pub fn report(self) -> ExitCode {
         if let Err(error) = &self.result {
-            eprintln!("mqtt-send: {error}");
+            crate::log::say!("{error}");
         }
         print_meta(&self.meta_json());
         ExitCode::from(self.exit_code())
@@ -347,12 +384,13 @@ mod tests {
             bytes: 1,
             topic: "t".into(),
             qos: Qos::AtLeastOnce,
+            taken_at_qos1: false,
         };
         let outcome = Outcome::success(delivered, Details::default());
         assert_eq!(outcome.exit_code(), 0);
         assert_eq!(
             outcome.meta_json(),
-            r#"{"exit-code":0,"message":"published 1 bytes to t at QoS 1: acknowledged (PUBACK)"}"#
+            r#"{"exit-code":0,"message":"published 1 byte to t at QoS 1: acknowledged (PUBACK)"}"#
         );
     }
 
@@ -364,6 +402,7 @@ mod tests {
             topics,
             qos,
             any_qos0,
+            taken_at_qos1: 0,
         };
         assert_eq!(
             batch(

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::broker::Host;
 use crate::config::{Mode, Settings};
 use crate::error::ConfigError;
 use crate::error::{BatchStatus, Error, GaveUp, Situation, Step, Waited};
@@ -126,6 +125,7 @@ async fn publish(settings: &Settings, started: Instant, mut signals: Signals) ->
         },
         elapsed_ms: Some(started.elapsed().as_millis() as u64),
         attempts: (progress.attempts > 0).then_some(progress.attempts),
+        acknowledged_qos: (tally.taken_at_qos1 > 0).then_some(1),
         messages: batch.then_some(tally.messages),
         acknowledged: batch.then_some(tally.acknowledged),
         resume_from_line: (batch && result.is_err())
@@ -150,6 +150,7 @@ fn delivered(settings: &Settings, progress: &Progress) -> Delivered {
             bytes: message.payload.len(),
             topic: message.topic.clone(),
             qos: message.qos,
+            taken_at_qos1: tally.taken_at_qos1 > 0,
         },
         _ => Delivered::Batch {
             messages: tally.messages,
@@ -157,6 +158,7 @@ fn delivered(settings: &Settings, progress: &Progress) -> Delivered {
             topics: tally.topics(),
             qos: (settings.mode == Mode::Lines).then_some(settings.qos),
             any_qos0: tally.any_qos0,
+            taken_at_qos1: tally.taken_at_qos1,
         },
     }
 }
@@ -302,7 +304,8 @@ async fn attempt(
     };
     session::publish(settings, wire, input, &mut progress.state).await?;
     progress.step = Step::Closing;
-    session::close(settings, wire, &progress.state).await
+    let first = progress.input.as_ref().and_then(Input::first);
+    session::close(settings, wire, &progress.state, first).await
 }
 
 /// In a batch, a failure after CONNACK says how far the batch got.
@@ -388,10 +391,9 @@ fn prepare_tls(settings: &Settings) -> Option<PreparingTls> {
 
 /// AWS IoT Core takes QoS 0 and 1 only and drops the connection on a QoS 2 PUBLISH.
 fn warn_about_aws_qos2(settings: &Settings) {
-    let aws = matches!(&settings.broker.host, Host::Name(name) if name.ends_with(".amazonaws.com"));
-    if aws && settings.qos == Qos::ExactlyOnce {
-        eprintln!(
-            "mqtt-send: warning: AWS IoT Core supports QoS 0 and 1 only and closes the connection \
+    if settings.broker.is_aws() && settings.qos == Qos::ExactlyOnce {
+        crate::log::say!(
+            "warning: AWS IoT Core supports QoS 0 and 1 only and closes the connection \
              on a QoS 2 publish (QoS 2 is the default): use --qos 1"
         );
     }
@@ -450,7 +452,7 @@ mod tests {
         };
         assert!(retryable(
             &refused,
-            &Step::Connecting("127.0.0.1:1883".parse().unwrap())
+            &Step::Connecting(vec!["127.0.0.1:1883".parse().unwrap()])
         ));
         let timed_out = |step: Step| Error::TimedOut {
             after: Waited {

@@ -7,9 +7,10 @@ use std::future::Future;
 
 use crate::codec::{Hello, Incoming, Outgoing};
 use crate::config::{Mode, Settings};
-use crate::error::{Cause, Doing, Error, Step};
+use crate::error::{Cause, Doing, Error, Hint, LARGE_PAYLOAD, Step};
 use crate::input::Input;
 use crate::log::verbose;
+use crate::message::Message;
 use crate::state::{Ack, Awaiting, InFlight, Reaction};
 use crate::tls::{Tls, rustls_error};
 use crate::wire::{Received, Wire, WireError};
@@ -17,6 +18,9 @@ use crate::wire::{Received, Wire, WireError};
 /// Write to the connection once this much is queued (or the window is full, or the input
 /// would block).
 const FLUSH_AT: usize = 64 * 1024;
+/// After DISCONNECT with a QoS 0 message sent, how long the broker may take to close the
+/// connection (mosquitto closes at once) before we close it ourselves.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// CONNECT, then wait for CONNACK and read its return code.
 pub async fn handshake(
@@ -28,8 +32,8 @@ pub async fn handshake(
     let broker = &settings.broker;
     let password = settings.password.as_ref().map(|p| p.expose());
     if settings.username.is_none() && password.is_some() {
-        eprintln!(
-            "mqtt-send: warning: a password was given but no username; MQTT 3.1.1 sends a \
+        crate::log::say!(
+            "warning: a password was given but no username; MQTT 3.1.1 sends a \
              password only with a username, so none is sent"
         );
     }
@@ -137,7 +141,11 @@ pub async fn publish(
             .map_err(|e| Error::Internal(format!("cannot encode a PUBLISH: {e}")))?;
             if single {
                 verbose!(
-                    "sent PUBLISH: packet id {pkid}, QoS {}, retain {}, {} bytes",
+                    "sent PUBLISH: {}, QoS {}, retain {}, {} bytes",
+                    match pkid {
+                        0 => "no packet id (QoS 0)".to_string(),
+                        pkid => format!("packet id {pkid}"),
+                    },
                     message.qos,
                     message.retain,
                     message.payload.len()
@@ -154,7 +162,7 @@ pub async fn publish(
                 // What the broker acknowledged before the connection failed still counts.
                 wire.read_what_arrived().await;
                 let _ = take_acknowledgements(settings, wire, state);
-                return Err(lost(settings, doing, error, state));
+                return Err(lost(settings, doing, error, state, input.first()));
             }
             state.written(wire.read_so_far());
         }
@@ -169,10 +177,11 @@ pub async fn publish(
                     Some(awaiting) => Doing::WaitingFor(awaiting.name()),
                     None => Doing::WaitingForAcknowledgements,
                 };
-                let received = received.map_err(|e| lost(settings, waiting, e, state))?;
+                let first = input.first();
+                let received = received.map_err(|e| lost(settings, waiting, e, state, first))?;
                 acknowledge(settings, received, state, wire)?;
                 take_acknowledgements(settings, wire, state)
-                    .map_err(|e| lost(settings, waiting, e, state))??;
+                    .map_err(|e| lost(settings, waiting, e, state, first))??;
             }
             next = input.next(), if want_input => match next {
                 Ok(Some((line, message))) => input.put_back(line, message),
@@ -240,9 +249,16 @@ fn acknowledge(
         Ack::PubComp(pkid) => ("PUBCOMP", pkid),
     };
     match state.acknowledge(ack, read) {
-        Reaction::Delivered { .. } => {
+        Reaction::Delivered { at_qos1, .. } => {
             if settings.mode == Mode::Single {
                 verbose!("received {name}: packet id {pkid}");
+            }
+            if at_qos1 && state.tally().taken_at_qos1 == 1 {
+                crate::log::say!(
+                    "warning: {} answered a QoS 2 PUBLISH with PUBACK: it took the message at \
+                     QoS 1 (a broker without QoS 2, such as RabbitMQ, does this)",
+                    settings.broker
+                );
             }
         }
         Reaction::Release(pkid) => {
@@ -261,17 +277,43 @@ fn acknowledge(
 }
 
 /// DISCONNECT, written, then close our side. Messages at QoS 1 and 2 are already
-/// acknowledged, so a failure here is only logged; for QoS 0 a clean close is what "published"
-/// means.
-pub async fn close(settings: &Settings, wire: &mut Wire, state: &InFlight) -> Result<(), Error> {
-    match wire.disconnect().await {
-        Ok(()) => {
-            verbose!("sent DISCONNECT and closed the connection");
+/// acknowledged, so a failure here is only logged. For QoS 0, nothing else says the broker took
+/// the message: the close must be clean, and the broker must close its side too (a broker that
+/// threw the message away, e.g. rumqttd over its size limit, resets the connection instead).
+pub async fn close(
+    settings: &Settings,
+    wire: &mut Wire,
+    state: &InFlight,
+    first: Option<&Message>,
+) -> Result<(), Error> {
+    let written = wire.disconnect().await;
+    if !state.tally().any_qos0 {
+        match written {
+            Ok(()) => verbose!("sent DISCONNECT and closed the connection"),
+            Err(error) => {
+                verbose!("closing the connection after the acknowledgement failed: {error:?}")
+            }
+        }
+        return Ok(());
+    }
+    written.map_err(|e| lost(settings, Doing::Closing, e, state, first))?;
+    verbose!("sent DISCONNECT; waiting for the broker to close the connection (QoS 0)");
+    match tokio::time::timeout(CLOSE_GRACE, wire.until_closed()).await {
+        Ok(Ok(())) => {
+            verbose!("the broker closed the connection");
             Ok(())
         }
-        Err(error) if state.tally().any_qos0 => Err(lost(settings, Doing::Closing, error, state)),
-        Err(error) => {
-            verbose!("closing the connection after the acknowledgement failed: {error:?}");
+        Ok(Err(WireError::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            Err(Error::ResetAfterDisconnect {
+                broker: settings.broker.clone(),
+            })
+        }
+        Ok(Err(error)) => Err(lost(settings, Doing::Closing, error, state, first)),
+        Err(_) => {
+            verbose!(
+                "the broker kept the connection open {} ms after DISCONNECT; closing it",
+                CLOSE_GRACE.as_millis()
+            );
             Ok(())
         }
     }
@@ -312,17 +354,53 @@ fn before_connack(settings: &Settings, tls: Option<&Tls>, error: WireError) -> E
     }
 }
 
-/// A failure after CONNACK: what is in flight was not acknowledged.
-fn lost(settings: &Settings, doing: Doing, error: WireError, state: &InFlight) -> Error {
-    let single = (settings.mode == Mode::Single)
-        .then(|| state.tally().levels.iter().next().copied())
-        .flatten();
+/// A failure after CONNACK: what is in flight was not acknowledged. `first` is the message of
+/// a single publish.
+fn lost(
+    settings: &Settings,
+    doing: Doing,
+    error: WireError,
+    state: &InFlight,
+    first: Option<&Message>,
+) -> Error {
+    let single = settings.mode == Mode::Single;
+    let hints = match first.filter(|_| single) {
+        Some(message) => hints(settings, state.awaiting_one(), message),
+        None => Vec::new(),
+    };
     Error::Lost {
         broker: settings.broker.clone(),
         doing,
         cause: cause(error),
         single,
+        hints,
     }
+}
+
+/// Why a broker may have closed the connection before acknowledging `message`, which waits for
+/// `awaiting` (`None`: QoS 0, or not sent yet): only the causes the facts leave open.
+fn hints(settings: &Settings, awaiting: Option<Awaiting>, message: &Message) -> Vec<Hint> {
+    let aws = settings.broker.is_aws();
+    // After PUBREC the broker has the message: neither its QoS, its size nor the topic's rules
+    // closed the connection.
+    let not_taken = awaiting != Some(Awaiting::PubComp);
+    let bytes = message.payload.len();
+    let mut hints = Vec::new();
+    if awaiting == Some(Awaiting::PubRec) {
+        hints.push(Hint::QosTooHigh);
+    }
+    if not_taken && bytes > LARGE_PAYLOAD {
+        hints.push(Hint::TooLarge { bytes, aws });
+    }
+    if not_taken && awaiting.is_some() {
+        hints.push(Hint::NotAllowed { aws });
+    }
+    if settings.client_id_given {
+        hints.push(Hint::SameClientId {
+            client_id: settings.client_id.clone(),
+        });
+    }
+    hints
 }
 
 #[cfg(test)]

@@ -64,8 +64,9 @@ pub enum Ack {
 /// What to do about an acknowledgement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reaction {
-    /// The message from `line` is delivered.
-    Delivered { line: u64 },
+    /// The message from `line` is delivered; `at_qos1`: a QoS 2 message the broker answered
+    /// with PUBACK, so took at QoS 1 (RabbitMQ has no QoS 2 and does this).
+    Delivered { line: u64, at_qos1: bool },
     /// PUBREC for a QoS 2 message: send PUBREL for this packet id.
     Release(u16),
     /// Not for a packet in flight, or not now; the reason, for `-v`.
@@ -101,8 +102,10 @@ const TOPICS_COUNTED: usize = 1000;
 pub struct Tally {
     /// Messages written to the connection.
     pub messages: u64,
-    /// Messages acknowledged (QoS 0: written).
+    /// Messages acknowledged (QoS 1 and 2; QoS 0 has no acknowledgement).
     pub acknowledged: u64,
+    /// Of those, QoS 2 messages the broker answered with PUBACK: taken at QoS 1.
+    pub taken_at_qos1: u64,
     /// Payload bytes written.
     pub bytes: u64,
     /// Whether a QoS 0 message was written: then only a clean close means delivered.
@@ -265,10 +268,9 @@ impl InFlight {
                     self.tally.messages += 1;
                     self.tally.bytes += bytes as u64;
                     if pkid == 0 {
+                        // Written is all a QoS 0 message gets: it is no longer outstanding.
                         self.tally.any_qos0 = true;
-                        if self.outstanding.remove(&line) {
-                            self.tally.acknowledged += 1;
-                        }
+                        self.outstanding.remove(&line);
                         continue;
                     }
                     pkid
@@ -300,6 +302,19 @@ impl InFlight {
             }
             Some(_) => {}
         }
+        if kind == Awaiting::PubAck && entry.awaiting == Awaiting::PubRec {
+            // PUBACK for a QoS 2 PUBLISH: the broker took it at QoS 1, and will send nothing
+            // more for it.
+            let line = entry.line;
+            self.entries.remove(&pkid);
+            self.exactly_once -= 1;
+            self.delivered(line);
+            self.tally.taken_at_qos1 += 1;
+            return Reaction::Delivered {
+                line,
+                at_qos1: true,
+            };
+        }
         if kind != entry.awaiting {
             return Reaction::Ignored("this packet id waits for another acknowledgement");
         }
@@ -316,11 +331,18 @@ impl InFlight {
                 if kind == Awaiting::PubComp {
                     self.exactly_once -= 1;
                 }
-                if self.outstanding.remove(&line) {
-                    self.tally.acknowledged += 1;
+                self.delivered(line);
+                Reaction::Delivered {
+                    line,
+                    at_qos1: false,
                 }
-                Reaction::Delivered { line }
             }
+        }
+    }
+
+    fn delivered(&mut self, line: u64) {
+        if self.outstanding.remove(&line) {
+            self.tally.acknowledged += 1;
         }
     }
 }
@@ -349,7 +371,10 @@ mod tests {
         assert_eq!(state.tally().messages, 1);
         assert_eq!(
             state.acknowledge(Ack::PubAck(1), 4),
-            Reaction::Delivered { line: 1 }
+            Reaction::Delivered {
+                line: 1,
+                at_qos1: false
+            }
         );
         assert!(state.idle());
         assert_eq!(state.tally().acknowledged, 1);
@@ -377,7 +402,10 @@ mod tests {
         state.written(14);
         assert_eq!(
             state.acknowledge(Ack::PubComp(pkid), 18),
-            Reaction::Delivered { line: 3 }
+            Reaction::Delivered {
+                line: 3,
+                at_qos1: false
+            }
         );
         assert!(state.idle());
     }
@@ -401,7 +429,10 @@ mod tests {
         assert_eq!(state.tally().acknowledged, 0);
         assert_eq!(
             state.acknowledge(Ack::PubAck(pkid), 12),
-            Reaction::Delivered { line: 1 }
+            Reaction::Delivered {
+                line: 1,
+                at_qos1: false
+            }
         );
     }
 
@@ -422,15 +453,52 @@ mod tests {
     }
 
     #[test]
-    fn qos_0_counts_once_written_and_asks_for_a_clean_close() {
+    fn qos_0_is_done_once_written_and_asks_for_a_clean_close() {
         let mut state = InFlight::new(Window::DEFAULT);
         assert_eq!(state.publish(1, &message(Qos::AtMostOnce)), 0);
         assert!(!state.idle());
-        assert_eq!(state.tally().acknowledged, 0);
         state.written(0);
         assert!(state.idle());
-        assert_eq!(state.tally().acknowledged, 1);
+        assert_eq!(state.tally().messages, 1);
+        assert_eq!(
+            state.tally().acknowledged,
+            0,
+            "QoS 0 has no acknowledgement"
+        );
+        assert_eq!(state.resume_from_line(2), 2);
         assert!(state.tally().any_qos0);
+    }
+
+    #[test]
+    fn a_puback_for_qos_2_means_the_broker_took_it_at_qos_1() {
+        let mut state = InFlight::new(Window::DEFAULT);
+        let pkid = state.publish(1, &message(Qos::ExactlyOnce));
+        state.written(0);
+        assert_eq!(
+            state.acknowledge(Ack::PubAck(pkid), 4),
+            Reaction::Delivered {
+                line: 1,
+                at_qos1: true
+            }
+        );
+        assert!(state.idle());
+        assert!(state.has_room(Qos::ExactlyOnce));
+        assert_eq!(
+            (state.tally().acknowledged, state.tally().taken_at_qos1),
+            (1, 1)
+        );
+        // After PUBREC the message is QoS 2 for good: a PUBACK then is not its answer.
+        let pkid = state.publish(2, &message(Qos::ExactlyOnce));
+        state.written(4);
+        assert_eq!(
+            state.acknowledge(Ack::PubRec(pkid), 8),
+            Reaction::Release(pkid)
+        );
+        state.written(8);
+        assert!(matches!(
+            state.acknowledge(Ack::PubAck(pkid), 12),
+            Reaction::Ignored(_)
+        ));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{AlertDescription, CertificateError, ClientConfig, InconsistentKeys, RootCertStore};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
@@ -98,17 +98,17 @@ impl Tls {
         })
     }
 
-    /// The TLS handshake over a connected socket.
-    pub async fn connect(
+    /// The TLS handshake over a connected stream; on failure, the error and the stream back
+    /// (which may tell whether the server said anything at all).
+    pub async fn connect<IO: AsyncRead + AsyncWrite + Unpin>(
         &self,
-        tcp: TcpStream,
-        broker: &Broker,
-    ) -> Result<TlsStream<TcpStream>, TlsProblem> {
+        io: IO,
+    ) -> Result<TlsStream<IO>, (io::Error, IO)> {
         let connector = TlsConnector::from(Arc::clone(&self.config));
         let stream = connector
-            .connect(self.server_name.clone(), tcp)
-            .await
-            .map_err(|e| self.problem(broker, &e))?;
+            .connect(self.server_name.clone(), io)
+            .into_fallible()
+            .await?;
         let (_, session) = stream.get_ref();
         verbose!(
             "TLS handshake done: {:?}, {:?}, ALPN {}, SNI {}",
@@ -162,19 +162,21 @@ impl Tls {
                 }
                 CertificateError::NotValidForName => TlsProblem::WrongHost {
                     host: broker.host.to_string(),
-                    names: Vec::new(),
+                    names: None,
                 },
                 CertificateError::NotValidForNameContext { presented, .. } => {
                     TlsProblem::WrongHost {
                         host: broker.host.to_string(),
-                        names: presented
-                            .iter()
-                            .map(|name| plain_name(name).to_string())
-                            .collect(),
+                        names: Some(
+                            presented
+                                .iter()
+                                .map(|name| plain_name(name).to_string())
+                                .collect(),
+                        ),
                     }
                 }
                 CertificateError::Revoked => TlsProblem::Revoked,
-                other => TlsProblem::BadCertificate(format!("{other:?}")),
+                other => TlsProblem::BadCertificate(certificate_problem(other)),
             },
             rustls::Error::AlertReceived(alert) => match alert {
                 AlertDescription::CertificateRequired => TlsProblem::CertificateRequired,
@@ -190,12 +192,12 @@ impl Tls {
                 | AlertDescription::AccessDenied
                     if self.sends_client_certificate =>
                 {
-                    TlsProblem::ClientCertificateRejected(format!("{alert:?}"))
+                    TlsProblem::ClientCertificateRejected(alert_name(*alert))
                 }
                 AlertDescription::NoApplicationProtocol => TlsProblem::AlpnRefused {
                     offered: self.offered_alpn(),
                 },
-                other => TlsProblem::Alert(format!("{other:?}")),
+                other => TlsProblem::Alert(alert_name(*other)),
             },
             rustls::Error::NoApplicationProtocol => TlsProblem::AlpnRefused {
                 offered: self.offered_alpn(),
@@ -217,6 +219,41 @@ impl Tls {
             offered.join(", ")
         }
     }
+}
+
+/// A certificate problem in words (rustls's own words where it has them, not a debug dump).
+fn certificate_problem(error: &CertificateError) -> String {
+    match error {
+        CertificateError::BadEncoding => "it is not a well-formed certificate".to_string(),
+        CertificateError::BadSignature => "its signature does not verify".to_string(),
+        CertificateError::UnhandledCriticalExtension => {
+            "it has a critical extension that cannot be checked".to_string()
+        }
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            "it is not meant for a TLS server (its extended key usage)".to_string()
+        }
+        CertificateError::UnsupportedSignatureAlgorithmContext { .. } => {
+            "it is signed with an algorithm that is not supported".to_string()
+        }
+        CertificateError::UnknownRevocationStatus => "its revocation status is unknown".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A TLS alert as the TLS specification names it (`bad_certificate`), not as Rust spells it.
+fn alert_name(alert: AlertDescription) -> String {
+    let mut name = String::new();
+    for (i, c) in format!("{alert:?}").chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                name.push('_');
+            }
+            name.push(c.to_ascii_lowercase());
+        } else {
+            name.push(c);
+        }
+    }
+    name
 }
 
 /// rustls names a certificate's names as `DnsName("host")` / `IpAddress(..)`: show the name.
@@ -265,7 +302,7 @@ fn pem_problem(path: &Path, what: &'static str, error: &pem::Error) -> TlsSetupE
         other => TlsSetupError::NotPem {
             what,
             path: path.to_path_buf(),
-            detail: format!("{other:?}"),
+            detail: other.to_string(),
         },
     }
 }
@@ -415,6 +452,33 @@ mod tests {
         let given = vec!["mqtt".to_string(), "x".to_string()];
         assert_eq!(alpn_protocols(&given, 443, true), given);
         assert_eq!(alpn_protocols(&given, 8883, false), given);
+    }
+
+    #[test]
+    fn alerts_are_named_as_tls_names_them() {
+        assert_eq!(
+            alert_name(AlertDescription::BadCertificate),
+            "bad_certificate"
+        );
+        assert_eq!(
+            alert_name(AlertDescription::CertificateRequired),
+            "certificate_required"
+        );
+        assert_eq!(alert_name(AlertDescription::AccessDenied), "access_denied");
+    }
+
+    #[test]
+    fn certificate_problems_are_words_not_debug_dumps() {
+        for error in [
+            CertificateError::BadEncoding,
+            CertificateError::BadSignature,
+            CertificateError::UnhandledCriticalExtension,
+            CertificateError::InvalidPurpose,
+        ] {
+            let words = certificate_problem(&error);
+            assert!(words.starts_with("it"), "{words}");
+            assert!(!words.contains(&format!("{error:?}")), "{words}");
+        }
     }
 
     #[test]

@@ -4,10 +4,12 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::task::JoinSet;
 use tokio_rustls::client::TlsStream;
 
 use crate::broker::Broker;
@@ -16,11 +18,22 @@ use crate::io_reason::io_reason;
 use crate::log::verbose;
 use crate::tls::Tls;
 
+/// RFC 8305's connection attempt delay: when an address has not answered after this long, the
+/// next one is tried too (a host whose first address is black-holed still connects).
+const STAGGER: Duration = Duration::from_millis(250);
+
 /// The connection: plain TCP or TLS over TCP. The TCP socket stays reachable so that we can
 /// set TCP_QUICKACK on it.
 pub enum Transport {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Tcp),
+    Tls(Box<TlsStream<Tcp>>),
+}
+
+/// A TCP stream that counts the bytes read from it, so that a TLS handshake that failed can
+/// tell a server that never said a word from one that spoke TLS.
+pub struct Tcp {
+    stream: TcpStream,
+    read: u64,
 }
 
 /// Resolve the broker, connect to the first of its addresses that answers, and do the TLS
@@ -30,21 +43,40 @@ pub async fn connect(
     tls: Option<&Tls>,
     step: &mut Step,
 ) -> Result<Transport, Error> {
-    let tcp = connect_tcp(broker, step).await?;
+    let tcp = Tcp {
+        stream: connect_tcp(broker, step).await?,
+        read: 0,
+    };
     match tls {
         Some(tls) => {
             *step = Step::TlsHandshake;
-            let stream = tls
-                .connect(tcp, broker)
-                .await
-                .map_err(|problem| Error::Tls {
+            match tls.connect(tcp).await {
+                Ok(stream) => Ok(Transport::Tls(Box::new(stream))),
+                // Nothing came back before the close: not a TLS failure, a server that turned
+                // us away (or a port that does not speak TLS): could not connect, retryable.
+                Err((error, tcp)) if tcp.read == 0 && closed(&error) => {
+                    Err(Error::ClosedBeforeTls {
+                        broker: broker.clone(),
+                        reason: io_reason(&error),
+                    })
+                }
+                Err((error, _)) => Err(Error::Tls {
                     broker: broker.clone(),
-                    problem,
-                })?;
-            Ok(Transport::Tls(Box::new(stream)))
+                    problem: tls.problem(broker, &error),
+                }),
+            }
         }
         None => Ok(Transport::Plain(tcp)),
     }
+}
+
+/// Whether an I/O error is the peer closing (or resetting) the connection.
+fn closed(error: &io::Error) -> bool {
+    use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(
+        error.kind(),
+        UnexpectedEof | ConnectionReset | BrokenPipe | ConnectionAborted
+    ) && crate::tls::rustls_error(error).is_none()
 }
 
 async fn connect_tcp(broker: &Broker, step: &mut Step) -> Result<TcpStream, Error> {
@@ -56,27 +88,72 @@ async fn connect_tcp(broker: &Broker, step: &mut Step) -> Result<TcpStream, Erro
             reason: io_reason(&e),
         })?
         .collect();
+    let (address, stream) = match race(&addresses, step).await {
+        Ok(connected) => connected,
+        Err(last_error) => return Err(connect_failure(broker, last_error)),
+    };
+    // One small packet at a time, each answered: Nagle would only add delay.
+    if let Err(e) = stream.set_nodelay(true) {
+        verbose!("could not set TCP_NODELAY: {e}");
+    }
+    verbose!("TCP connected to {address}");
+    Ok(stream)
+}
+
+/// Connect to the first of `addresses` that answers. Each next address is tried [`STAGGER`]
+/// after the one before it started, or at once when every attempt under way has failed; the
+/// first connection wins and the others are dropped. The error is the last failure, if any.
+async fn race(
+    addresses: &[SocketAddr],
+    step: &mut Step,
+) -> Result<(SocketAddr, TcpStream), Option<(SocketAddr, io::Error)>> {
+    let mut attempts = JoinSet::new();
+    let mut next = addresses.iter().copied();
+    let mut started = Vec::new();
     let mut last_error = None;
-    for address in addresses {
-        *step = Step::Connecting(address);
-        verbose!("connecting to {address}");
-        match TcpStream::connect(address).await {
-            Ok(stream) => {
-                // One small packet at a time, each answered: Nagle would only add delay.
-                if let Err(e) = stream.set_nodelay(true) {
-                    verbose!("could not set TCP_NODELAY: {e}");
+    loop {
+        let more = next.len() > 0;
+        if attempts.is_empty() {
+            let Some(address) = next.next() else {
+                return Err(last_error);
+            };
+            start(&mut attempts, &mut started, address, step);
+            continue;
+        }
+        tokio::select! {
+            Some(done) = attempts.join_next() => match done {
+                Ok((address, Ok(stream))) => return Ok((address, stream)),
+                Ok((address, Err(e))) => {
+                    verbose!("TCP connect to {address} failed: {e}");
+                    last_error = Some((address, e));
                 }
-                verbose!("TCP connected to {address}");
-                return Ok(stream);
-            }
-            Err(e) => {
-                verbose!("TCP connect to {address} failed: {e}");
-                last_error = Some((address, e));
+                Err(join) => verbose!("a connection attempt ended: {join}"),
+            },
+            () = tokio::time::sleep(STAGGER), if more => {
+                if let Some(address) = next.next() {
+                    verbose!("no answer yet after {} ms; trying the next address", STAGGER.as_millis());
+                    start(&mut attempts, &mut started, address, step);
+                }
             }
         }
     }
+}
+
+fn start(
+    attempts: &mut JoinSet<(SocketAddr, io::Result<TcpStream>)>,
+    started: &mut Vec<SocketAddr>,
+    address: SocketAddr,
+    step: &mut Step,
+) {
+    verbose!("connecting to {address}");
+    started.push(address);
+    *step = Step::Connecting(started.clone());
+    attempts.spawn(async move { (address, TcpStream::connect(address).await) });
+}
+
+fn connect_failure(broker: &Broker, last_error: Option<(SocketAddr, io::Error)>) -> Error {
     let broker = broker.clone();
-    Err(match last_error {
+    match last_error {
         Some((address, e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
             Error::TcpRefused { broker, address }
         }
@@ -86,14 +163,46 @@ async fn connect_tcp(broker: &Broker, step: &mut Step) -> Result<TcpStream, Erro
             reason: io_reason(&e),
         },
         None => Error::NoAddress { broker },
-    })
+    }
+}
+
+impl AsyncRead for Tcp {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.stream).poll_read(cx, buf))?;
+        this.read += (buf.filled().len() - before) as u64;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Tcp {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
 }
 
 impl Transport {
     fn tcp(&self) -> &TcpStream {
         match self {
-            Transport::Plain(tcp) => tcp,
-            Transport::Tls(tls) => tls.get_ref().0,
+            Transport::Plain(tcp) => &tcp.stream,
+            Transport::Tls(tls) => &tls.get_ref().0.stream,
         }
     }
 
@@ -147,5 +256,86 @@ impl AsyncWrite for Transport {
             Transport::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A loopback address that never answers: a listener whose accept queue is full drops
+    /// every new SYN, so a connect to it waits (as to a black-holed address) without any
+    /// traffic leaving the machine.
+    fn black_hole() -> (TcpListener, Vec<std::net::TcpStream>, SocketAddr) {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        socket.listen(0).unwrap();
+        let listener: TcpListener = socket.into();
+        let address = listener.local_addr().unwrap();
+        // Fill the accept queue (never accepted) so that the next SYN is dropped.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            if let Ok(stream) =
+                std::net::TcpStream::connect_timeout(&address, Duration::from_millis(100))
+            {
+                held.push(stream);
+            }
+        }
+        (listener, held, address)
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn a_stalled_first_address_does_not_spend_the_deadline() {
+        let (_listener, _held, stalled) = black_hole();
+        let good = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_address = good.local_addr().unwrap();
+        let mut step = Step::Resolving;
+        let started = std::time::Instant::now();
+        let connected = block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(5),
+                race(&[stalled, good_address], &mut step),
+            )
+            .await
+        });
+        let (address, _) = connected.expect("within 5 s").expect("connected");
+        assert_eq!(address, good_address);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(step, Step::Connecting(vec![stalled, good_address]));
+    }
+
+    #[test]
+    fn a_refused_address_moves_on_at_once_and_the_last_error_is_kept() {
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = closed.local_addr().unwrap();
+        drop(closed);
+        let good = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_address = good.local_addr().unwrap();
+        let mut step = Step::Resolving;
+        let started = std::time::Instant::now();
+        let (address, _) = block_on(race(&[refused, good_address], &mut step)).unwrap();
+        assert_eq!(address, good_address);
+        assert!(started.elapsed() < STAGGER, "no stagger after a refusal");
+        let error = block_on(race(&[refused], &mut step)).unwrap_err();
+        assert_eq!(
+            error.map(|(address, e)| (address, e.kind())),
+            Some((refused, io::ErrorKind::ConnectionRefused))
+        );
     }
 }

@@ -124,6 +124,18 @@ impl Wire {
         }
     }
 
+    /// Read until the broker closes the connection, throwing away what it still sends: `Ok` when
+    /// it closes cleanly, the error when it resets the connection.
+    pub async fn until_closed(&mut self) -> Result<(), WireError> {
+        loop {
+            match self.read_more().await {
+                Ok(()) => self.incoming.clear(),
+                Err(WireError::Closed { .. }) => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     /// DISCONNECT, written, then close our side.
     pub async fn disconnect(&mut self) -> Result<(), WireError> {
         self.queue(Outgoing::Disconnect)

@@ -10,6 +10,7 @@ mod engine;
 mod examples;
 mod faults;
 mod generated;
+mod hardening;
 mod retries;
 mod secrets;
 mod send;

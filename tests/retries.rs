@@ -105,10 +105,17 @@ fn refusals_and_dropped_publishes_are_never_retried() {
 fn usage_and_tls_errors_are_never_retried() {
     let broker = FaultBroker::start(Fault::CloseAtOnce);
     let dir = tempfile::tempdir().unwrap();
+    // A real TLS failure: the broker's certificate is signed by a CA we were not told to trust.
     let ca = crate::support::certs::Ca::new(dir.path(), "ca");
-    let result = run(mqtt_send_to(&format!("ssl://localhost:{}", broker.port))
+    let stranger = crate::support::certs::Ca::new(dir.path(), "stranger");
+    let tls = crate::support::Mosquitto::with_tls(
+        &ca.pem,
+        &ca.server("server", &["localhost"]),
+        "allow_anonymous true",
+    );
+    let result = run(mqtt_send_to(&tls.tls_url())
         .args(["--retries", "3", "--root-ca-crt"])
-        .arg(&ca.pem));
+        .arg(&stranger.pem));
     result.expect(4);
     assert_eq!(result.meta["attempts"], 1);
     run(mqtt_send().args([
@@ -124,5 +131,23 @@ fn usage_and_tls_errors_are_never_retried() {
         "3",
     ]))
     .expect(2);
-    assert_eq!(broker.transcripts().len(), 1);
+    assert_eq!(broker.transcripts().len(), 0);
+}
+
+#[test]
+fn tls_to_a_server_that_closes_before_any_tls_byte_is_3_and_retried() {
+    // Issue 10, item 9: a close before any TLS byte came back is "could not connect", as the
+    // same close over tcp:// is, and a retry may find the server willing.
+    let broker = FaultBroker::start(Fault::CloseAtOnce);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = crate::support::certs::Ca::new(dir.path(), "ca");
+    let result = run(mqtt_send_to(&format!("ssl://localhost:{}", broker.port))
+        .args(["--retries", "2", "--timeout", "10", "--root-ca-crt"])
+        .arg(&ca.pem));
+    result
+        .expect(3)
+        .expect_message("before the TLS handshake began")
+        .expect_message("gave up after 3 attempts");
+    assert_eq!(result.meta["attempts"], 3);
+    assert_eq!(broker.transcripts().len(), 3);
 }

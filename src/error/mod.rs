@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::broker::Broker;
 use crate::config::Source;
 use crate::io_reason::io_reason;
-use crate::message::{MAX_REMAINING_LENGTH, Qos};
+use crate::message::MAX_REMAINING_LENGTH;
 use crate::outcome::Class;
 use crate::signals::Signal;
 
@@ -54,6 +54,11 @@ pub enum Error {
         broker: Broker,
         problem: TlsProblem,
     },
+    /// `ssl://`: the server closed the connection before sending any TLS byte.
+    ClosedBeforeTls {
+        broker: Broker,
+        reason: String,
+    },
     /// The connection failed before the broker accepted us.
     BeforeConnAck {
         broker: Broker,
@@ -80,8 +85,16 @@ pub enum Error {
         broker: Broker,
         doing: Doing,
         cause: Cause,
-        /// A single message: its QoS, for a hint at why. `None` in a batch.
-        single: Option<Qos>,
+        /// A single message (a batch gives its counts instead).
+        single: bool,
+        /// Why the broker may have closed it: under MQTT 3.1.1 it does not say, so these are
+        /// the causes that fit the facts, and never one the facts rule out.
+        hints: Vec<Hint>,
+    },
+    /// After our DISCONNECT, the broker reset the connection instead of closing it: what it had
+    /// not processed, a QoS 0 message among it, may be lost.
+    ResetAfterDisconnect {
+        broker: Broker,
     },
     /// The broker sent DISCONNECT while something was still to be acknowledged.
     Disconnected {
@@ -138,12 +151,15 @@ impl Error {
             | Error::TcpRefused { .. }
             | Error::TcpFailed { .. }
             | Error::NoAddress { .. }
+            | Error::ClosedBeforeTls { .. }
             | Error::BeforeConnAck { .. }
             | Error::NotConnAck { .. } => Class::Connect,
             Error::Tls { .. } => Class::Tls,
             Error::Refused { .. } => Class::Refused,
             Error::TimedOut { .. } => Class::Timeout,
-            Error::Lost { .. } | Error::Disconnected { .. } => Class::Dropped,
+            Error::Lost { .. }
+            | Error::Disconnected { .. }
+            | Error::ResetAfterDisconnect { .. } => Class::Dropped,
             Error::Interrupted { signal, .. } => signal.class(),
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.class(),
         }
@@ -161,6 +177,24 @@ pub enum Cause {
     /// Any other I/O error, in words.
     Io(String),
 }
+
+/// A cause that fits the facts of a connection closed before its message was acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    /// QoS 2 and no PUBREC yet: brokers that allow QoS 1 at most close the connection.
+    QosTooHigh,
+    /// No acknowledgement yet: the broker may not let this client publish to this topic.
+    NotAllowed { aws: bool },
+    /// A message of `bytes` bytes, more than some brokers take.
+    TooLarge { bytes: usize, aws: bool },
+    /// A client id given, not generated: another connection with it takes the session over.
+    SameClientId { client_id: String },
+}
+
+/// Payloads above this many bytes get the size hint: rumqttd's shipped limit is 20 480.
+pub const LARGE_PAYLOAD: usize = 16 * 1024;
+/// AWS IoT Core's payload limit.
+pub const AWS_MAX_PAYLOAD: usize = 128 * 1024;
 
 /// What we were doing when the connection failed after CONNACK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +231,8 @@ pub enum Step {
     PreparingTls,
     Reading(Source),
     Resolving,
-    Connecting(SocketAddr),
+    /// The addresses tried so far, all still under way or failed.
+    Connecting(Vec<SocketAddr>),
     TlsHandshake,
     AwaitingConnAck,
     /// A single message is being written.
@@ -345,6 +380,13 @@ impl fmt::Display for Error {
                 broker.host
             ),
             Error::Tls { broker, problem } => write!(f, "TLS with {broker} failed: {problem}"),
+            Error::ClosedBeforeTls { broker, reason } => write!(
+                f,
+                "{broker} closed the connection before the TLS handshake began ({reason}; not a \
+                 byte of TLS came back): is {} a TLS port? (plain MQTT is usually 1883: use \
+                 tcp://), or the server turned this client away; nothing was sent",
+                broker.port
+            ),
             Error::BeforeConnAck {
                 broker,
                 cause,
@@ -398,6 +440,7 @@ impl fmt::Display for Error {
                 doing,
                 cause,
                 single,
+                hints,
             } => {
                 match cause {
                     Cause::Closed { mid_packet: false } => {
@@ -417,22 +460,25 @@ impl fmt::Display for Error {
                         "the connection to {broker} failed while we were {doing}: {reason}"
                     )?,
                 }
-                let Some(qos) = single else {
+                if !single {
                     return Ok(());
-                };
+                }
                 f.write_str(": the message was not acknowledged")?;
-                f.write_str(match qos {
-                    Qos::ExactlyOnce => {
-                        "; brokers that allow at most QoS 1 (AWS IoT Core, mosquitto with \
-                         max_qos 1) close the connection on a QoS 2 PUBLISH: try --qos 1"
+                match hints.as_slice() {
+                    [] => Ok(()),
+                    [hint] => write!(f, "; {hint}"),
+                    [first, rest @ ..] => {
+                        write!(f, "; possible causes: {first}")?;
+                        rest.iter().try_for_each(|hint| write!(f, "; or {hint}"))
                     }
-                    Qos::AtLeastOnce => {
-                        "; the broker rejected the publish (on AWS IoT Core: a policy that \
-                         denies iot:Publish on this topic, or a payload over 128 KB)"
-                    }
-                    Qos::AtMostOnce => "",
-                })
+                }
             }
+            Error::ResetAfterDisconnect { broker } => write!(
+                f,
+                "{broker} reset the connection after our DISCONNECT instead of closing it: the \
+                 QoS 0 message may have been dropped (QoS 0 has no acknowledgement; use --qos 1 \
+                 to know)"
+            ),
             Error::Disconnected { broker, awaiting } => match awaiting {
                 Some(ack) => write!(
                     f,
@@ -460,6 +506,40 @@ impl fmt::Display for Error {
                 };
                 write!(f, "{error} (gave up after {attempts} attempts: {why})")
             }
+        }
+    }
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Hint::QosTooHigh => f.write_str(
+                "brokers that allow at most QoS 1 (AWS IoT Core, mosquitto with max_qos 1) close \
+                 the connection on a QoS 2 PUBLISH: try --qos 1",
+            ),
+            Hint::NotAllowed { aws: true } => f.write_str(
+                "the broker rejected the publish: a policy that denies iot:Publish on this topic \
+                 for this client",
+            ),
+            Hint::NotAllowed { aws: false } => f.write_str(
+                "the broker rejected the publish: an access rule that does not let this client \
+                 publish to this topic",
+            ),
+            Hint::TooLarge { bytes, aws: true } if *bytes > AWS_MAX_PAYLOAD => write!(
+                f,
+                "the message is {bytes} bytes and AWS IoT Core takes at most 131072 (128 KB)"
+            ),
+            Hint::TooLarge { bytes, .. } => write!(
+                f,
+                "the message is {bytes} bytes, more than some brokers take (AWS IoT Core 128 KB, \
+                 rumqttd 20 KB by default, mosquitto's message_size_limit)"
+            ),
+            Hint::SameClientId { client_id } => write!(
+                f,
+                "another connection with the client id \"{client_id}\" took the session over (a \
+                 fixed client id makes parallel runs disconnect each other: leave --client-id out \
+                 for a generated one)"
+            ),
         }
     }
 }
@@ -517,11 +597,15 @@ impl fmt::Display for Situation {
                 source.describe()
             ),
             Step::Resolving => write!(f, "resolving {host}; nothing was sent"),
-            Step::Connecting(address) => write!(
-                f,
-                "connecting to {address} ({broker}): no answer (a firewall, or the wrong host \
-                 or port); nothing was sent"
-            ),
+            Step::Connecting(addresses) => {
+                let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "connecting to {} ({broker}): no answer (a firewall, or the wrong host or \
+                     port); nothing was sent",
+                    addresses.join(", ")
+                )
+            }
             Step::TlsHandshake => write!(
                 f,
                 "in the TLS handshake with {broker} (is this a TLS port?); nothing was sent"
@@ -672,7 +756,8 @@ mod tests {
                     broker: broker.clone(),
                     doing: Doing::SendingBatch,
                     cause: Cause::Closed { mid_packet: false },
-                    single: None,
+                    single: false,
+                    hints: Vec::new(),
                 },
                 7,
             ),

@@ -123,13 +123,14 @@ pub enum TlsProblem {
     },
     Expired,
     NotValidYet,
-    /// The certificate is not for `host`; `names` are the names it lists, where known.
+    /// The certificate is not for `host`; `names` are the names it lists, where known (an
+    /// empty list: it lists none, only a common name, which TLS clients do not use).
     WrongHost {
         host: String,
-        names: Vec<String>,
+        names: Option<Vec<String>>,
     },
     Revoked,
-    /// Another certificate problem, as rustls names it.
+    /// Another certificate problem, in words.
     BadCertificate(String),
     /// The broker wants a client certificate and got none.
     CertificateRequired,
@@ -164,12 +165,24 @@ impl fmt::Display for TlsProblem {
             TlsProblem::NotValidYet => f.write_str(
                 "the broker's certificate is not valid yet (check this machine's clock)",
             ),
-            TlsProblem::WrongHost { host, names } if names.is_empty() => write!(
+            TlsProblem::WrongHost { host, names: None } => write!(
                 f,
                 "the broker's certificate is not valid for the host name {host}; connect with \
                  a name the certificate lists"
             ),
-            TlsProblem::WrongHost { host, names } => write!(
+            TlsProblem::WrongHost {
+                host,
+                names: Some(names),
+            } if names.is_empty() => write!(
+                f,
+                "the broker's certificate is not valid for the host name {host}: it lists no \
+                 host names (subjectAltName), only a common name, which TLS clients no longer \
+                 use; the broker needs a certificate with a subjectAltName for {host}"
+            ),
+            TlsProblem::WrongHost {
+                host,
+                names: Some(names),
+            } => write!(
                 f,
                 "the broker's certificate is not valid for the host name {host} (it is for \
                  {}); connect with a name the certificate lists",
@@ -177,7 +190,7 @@ impl fmt::Display for TlsProblem {
             ),
             TlsProblem::Revoked => f.write_str("the broker's certificate is revoked"),
             TlsProblem::BadCertificate(what) => {
-                write!(f, "the broker's certificate is not acceptable ({what})")
+                write!(f, "the broker's certificate is not acceptable: {what}")
             }
             TlsProblem::CertificateRequired => f.write_str(
                 "the broker asked for a client certificate and we sent none: set \

@@ -162,6 +162,19 @@ impl Ca {
         self.issue(name, params, KeyFormat::EcPkcs8)
     }
 
+    /// A server certificate with only a common name and no subjectAltName (what old guides
+    /// made), which TLS clients no longer accept for any name.
+    pub fn cn_only_server(&self, name: &str, cn: &str) -> Pair {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        self.issue(name, params, KeyFormat::EcPkcs8)
+    }
+
     /// A server certificate for `names` that expired in 2021.
     pub fn expired_server(&self, name: &str, names: &[&str]) -> Pair {
         let mut params = server_params(names);

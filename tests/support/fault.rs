@@ -51,6 +51,11 @@ pub enum Fault {
     /// have arrived and sit unread in the client's receive buffer) reset the connection, so
     /// the client's write fails.
     AckThenReset(usize),
+    /// A broker without QoS 2 (RabbitMQ): answers a QoS 2 PUBLISH with PUBACK.
+    PubAckForQos2,
+    /// Behaves until the client's DISCONNECT, then resets the connection instead of closing
+    /// it (as rumqttd does to a QoS 0 message over its size limit).
+    ResetOnDisconnect,
 }
 
 /// What one connection sent us, by packet name ("CONNECT", "PUBLISH", "DISCONNECT", ...).
@@ -195,6 +200,9 @@ fn behave(
                             return Ok(());
                         }
                     }
+                    QoS::ExactlyOnce if fault == Fault::PubAckForQos2 => {
+                        write_packet(&mut stream, Packet::PubAck(PubAck::new(publish.pkid)))?;
+                    }
                     QoS::ExactlyOnce => {
                         write_packet(&mut stream, Packet::PubRec(PubRec::new(publish.pkid)))?;
                         if fault == Fault::PubRecThenClose {
@@ -206,6 +214,10 @@ fn behave(
             (Packet::PubRel(_), Fault::NoPubComp) => {}
             (Packet::PubRel(rel), _) => {
                 write_packet(&mut stream, Packet::PubComp(PubComp::new(rel.pkid)))?
+            }
+            (Packet::Disconnect, Fault::ResetOnDisconnect) => {
+                socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO))?;
+                return Ok(());
             }
             (Packet::Disconnect, _) => return Ok(()),
             _ => {}
