@@ -37,6 +37,22 @@ use crate::outcome::{Class, Details, Outcome};
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
     outcome::install_panic_hook();
+    // The runtime and the signal handlers first: from here on SIGINT and SIGTERM end the run
+    // with a meta object, whatever it is doing.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            let error = Error::Internal(format!("cannot start the async runtime: {e}"));
+            return Outcome::failure(error, Details::default()).report();
+        }
+    };
+    let signals = {
+        let _inside = runtime.enter();
+        signals::Signals::listen()
+    };
     let mut command = cli::command();
     let matches = match config::command_line(&mut command, std::env::args_os()) {
         Ok(matches) => matches,
@@ -74,17 +90,7 @@ fn main() -> ExitCode {
     let first_deadline = cli.timeout.unwrap_or_else(config::default_timeout);
     let env = config::Env::from_process();
     let configure = move || config::settings(&mut command, &matches, env);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            let error = Error::Internal(format!("cannot start the async runtime: {e}"));
-            return Outcome::failure(error, Details::default()).report();
-        }
-    };
-    let outcome = runtime.block_on(run::run(started, first_deadline, configure));
+    let outcome = runtime.block_on(run::run(started, signals, first_deadline, configure));
     // A read that is still blocked (a FIFO, a stdin that never ends: the deadline passed) must
     // not keep us alive.
     runtime.shutdown_background();

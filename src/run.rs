@@ -41,11 +41,11 @@ struct Progress {
 /// publish as it says and report what happened.
 pub async fn run(
     started: std::time::Instant,
+    mut signals: Signals,
     first_deadline: Duration,
     configure: impl FnOnce() -> Result<Settings, ConfigError> + Send + 'static,
 ) -> Outcome {
     let started = Instant::from_std(started);
-    let mut signals = Signals::listen();
     let configuring = tokio::task::spawn_blocking(configure);
     let settings = match bounded(&mut signals, started + first_deadline, configuring).await {
         Ok(Ok(settings)) => settings,

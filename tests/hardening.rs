@@ -282,3 +282,36 @@ fn a_certificate_with_only_a_common_name_is_explained() {
         result.message()
     );
 }
+
+#[test]
+fn input_without_end_is_refused_at_the_cap_without_reading_further() {
+    // `yes | mqtt-send -f -`: an endless message stops at what an MQTT packet holds.
+    let mut yes = Command::new("yes")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("yes runs");
+    let broker = FaultBroker::start(Fault::Slow(Duration::ZERO));
+    let output = mqtt_send()
+        .args(["-b", &broker.url(), "-t", "t", "-f", "-", "--timeout", "20"])
+        .stdin(Stdio::from(yes.stdout.take().unwrap()))
+        .output()
+        .expect("mqtt-send runs");
+    let _ = yes.kill();
+    let _ = yes.wait();
+    let meta: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a meta object");
+    assert_eq!(output.status.code(), Some(2), "{meta}");
+    let message = meta["message"].as_str().unwrap();
+    assert!(
+        message.contains("the message from stdin is more than"),
+        "{message}"
+    );
+    assert!(message.contains("nothing more was read"), "{message}");
+
+    // `--lines -f /dev/zero`: one endless line.
+    let result =
+        run(mqtt_send().args(["-b", &broker.url(), "-t", "t", "--lines", "-f", "/dev/zero"]));
+    result
+        .expect(2)
+        .expect_message("line 1 of the content file /dev/zero is more than");
+    assert!(broker.transcripts().is_empty(), "nothing may connect");
+}
