@@ -10,7 +10,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::message::Qos;
+use crate::message::{Properties, Qos, Version};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command, FromArgMatches};
@@ -75,6 +75,11 @@ pub struct Settings {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub tls: TlsOptions,
+    /// The protocol version to speak; `None`: MQTT 5, falling back to 3.1.1 once when the
+    /// broker does not speak 5.
+    pub protocol: Option<Version>,
+    /// MQTT 5 properties of every message (an NDJSON line may set its own).
+    pub properties: Properties,
     pub timeout: Duration,
     pub retries: u32,
 }
@@ -195,6 +200,8 @@ pub fn settings(
         broker,
         client_id,
         client_id_given,
+        protocol: Some(Version::V311),
+        properties: Properties::default(),
         topic,
         mode,
         qos: cli.qos.expect(DEFAULTED),

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 use crate::config::{self, Mode, Origin, Settings, Source};
 use crate::error::{InputError, LineProblem};
 use crate::log::verbose;
-use crate::message::{self, Message, Qos};
+use crate::message::{self, Message, Properties, Qos};
 
 const READ_BUFFER: usize = 256 * 1024;
 
@@ -25,6 +25,7 @@ struct Template {
     topic: Option<String>,
     qos: Qos,
     retain: bool,
+    properties: Properties,
 }
 
 impl Template {
@@ -34,6 +35,7 @@ impl Template {
             topic: settings.topic.clone(),
             qos: settings.qos,
             retain: settings.retain,
+            properties: settings.properties.clone(),
         }
     }
 
@@ -55,6 +57,7 @@ impl Template {
                 payload: text,
                 qos: self.qos,
                 retain: self.retain,
+                properties: self.properties.clone(),
             });
         }
         let value: Value =
@@ -94,6 +97,7 @@ impl Template {
             payload,
             qos,
             retain,
+            properties: self.properties.clone(),
         })
     }
 }
@@ -289,6 +293,7 @@ mod tests {
             topic: Some("default/topic".into()),
             qos: Qos::AtLeastOnce,
             retain: false,
+            properties: Properties::default(),
         }
     }
 

@@ -37,6 +37,23 @@ impl fmt::Display for Qos {
     }
 }
 
+/// The MQTT protocol version a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V311,
+    V5,
+}
+
+impl Version {
+    /// As the meta object and `-v` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V311 => "3.1.1",
+            Version::V5 => "5",
+        }
+    }
+}
+
 /// One message to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
@@ -44,6 +61,28 @@ pub struct Message {
     pub payload: Bytes,
     pub qos: Qos,
     pub retain: bool,
+    /// MQTT 5 only.
+    pub properties: Properties,
+}
+
+/// The MQTT 5 properties a publisher sets on a PUBLISH.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Properties {
+    /// User properties, in order (a key may repeat).
+    pub user: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    /// Message Expiry Interval, in seconds.
+    pub message_expiry: Option<u32>,
+    pub response_topic: Option<String>,
+    pub correlation_data: Option<Bytes>,
+    /// Payload Format Indicator 1: the payload is UTF-8 (checked before sending).
+    pub payload_utf8: bool,
+}
+
+impl Properties {
+    pub fn is_empty(&self) -> bool {
+        *self == Properties::default()
+    }
 }
 
 /// The largest payload a PUBLISH to `topic` at `qos` can carry: the remaining length holds the

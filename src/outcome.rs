@@ -103,6 +103,9 @@ pub struct Details {
     pub broker: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// The MQTT version spoken ("5" or "3.1.1"), once the broker accepted the connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +116,14 @@ pub struct Details {
     pub bytes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
+    /// The reason code the broker gave (MQTT 5), and its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Batch mode, MQTT 5: messages the broker said no one subscribes to (reason 0x10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_matching_subscribers: Option<u64>,
     /// Connection attempts made (more than one with --retries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,

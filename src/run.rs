@@ -14,9 +14,9 @@ use crate::error::ConfigError;
 use crate::error::{BatchStatus, Error, GaveUp, Situation, Step, Waited};
 use crate::input::Input;
 use crate::log::verbose;
-use crate::message::Qos;
+use crate::message::{Qos, Version};
 use crate::outcome::{Class, Delivered, Details, Outcome};
-use crate::session;
+use crate::session::{self, Accepted};
 use crate::signals::{Signal, Signals};
 use crate::state::{InFlight, Window};
 use crate::tls::Tls;
@@ -34,6 +34,10 @@ struct Progress {
     input: Option<Input>,
     state: InFlight,
     attempts: u32,
+    /// The protocol version the next (or last) attempt speaks.
+    version: Version,
+    /// What the broker said in its CONNACK, once it accepted us.
+    accepted: Option<Accepted>,
 }
 
 /// Read the configuration with `configure` (within `first_deadline` of `started`: the
@@ -107,14 +111,33 @@ async fn publish(settings: &Settings, started: Instant, mut signals: Signals) ->
         input: None,
         state: InFlight::new(Window::DEFAULT),
         attempts: 0,
+        version: settings.protocol.unwrap_or(Version::V5),
+        accepted: None,
     };
     let deadline = started + settings.timeout;
     let result = publish_with_retries(settings, deadline, &mut progress, &mut signals).await;
     let tally = progress.state.tally();
     let batch = settings.mode != Mode::Single;
+    let assigned = progress
+        .accepted
+        .as_ref()
+        .and_then(|accepted| accepted.limits.assigned_client_id.clone());
+    let reason_code = match &result {
+        Err(error) => error.reason_code(),
+        Ok(()) if !batch && tally.no_subscribers > 0 => Some(0x10),
+        Ok(()) => None,
+    };
     let details = Details {
         broker: Some(settings.broker.to_string()),
-        client_id: Some(settings.client_id.clone()),
+        client_id: Some(assigned.unwrap_or_else(|| settings.client_id.clone())),
+        protocol: progress
+            .accepted
+            .as_ref()
+            .map(|accepted| accepted.version.name()),
+        reason_code,
+        reason: reason_code.map(crate::error::reason_name),
+        no_matching_subscribers: (batch && tally.no_subscribers > 0)
+            .then_some(tally.no_subscribers),
         topic: settings.topic.clone(),
         qos: Some(settings.qos.level()),
         retain: Some(settings.retain),
@@ -255,6 +278,15 @@ async fn publish_with_retries(
             Ok(()) => return Ok(()),
             Err(error) => in_batch_terms(settings, progress, error),
         };
+        // MQTT 5 by default, and 3.1.1 once when the broker does not speak 5.
+        if settings.protocol.is_none()
+            && progress.version == Version::V5
+            && error.protocol_refused()
+        {
+            verbose!("the broker does not speak MQTT 5 ({error}); connecting again with 3.1.1");
+            progress.version = Version::V311;
+            continue;
+        }
         if retries_left == 0 || !retryable(&error, &progress.step) {
             return Err(give_up(error, progress.attempts, GaveUp::NoRetriesLeft));
         }
@@ -288,21 +320,24 @@ async fn attempt(
     connect_by: Instant,
 ) -> Result<(), Error> {
     let share = connect_by.saturating_duration_since(Instant::now());
+    let version = progress.version;
     let step = &mut progress.step;
     let connecting = async {
         let stream = transport::connect(&settings.broker, tls, step).await?;
-        let wire = slot.insert(Wire::new(stream));
-        session::handshake(settings, tls, wire, step).await?;
-        Ok::<_, Error>(wire)
+        let wire = slot.insert(Wire::new(stream, version));
+        let accepted = session::handshake(settings, tls, wire, step).await?;
+        Ok::<_, Error>((wire, accepted))
     };
-    let wire = match tokio::time::timeout_at(connect_by, connecting).await {
+    let (wire, accepted) = match tokio::time::timeout_at(connect_by, connecting).await {
         Ok(connected) => connected?,
         Err(_elapsed) => return Err(timed_out(settings, progress, share)),
     };
+    progress.state.set_window(session::window(&accepted));
+    let accepted = progress.accepted.insert(accepted);
     let Some(input) = progress.input.as_mut() else {
         return Err(Error::Internal("the input was not opened".into()));
     };
-    session::publish(settings, wire, input, &mut progress.state).await?;
+    session::publish(settings, accepted, wire, input, &mut progress.state).await?;
     progress.step = Step::Closing;
     let first = progress.input.as_ref().and_then(Input::first);
     session::close(settings, wire, &progress.state, first).await
@@ -317,7 +352,10 @@ fn in_batch_terms(settings: &Settings, progress: &Progress, error: Error) -> Err
     {
         return error;
     }
-    let stopped = matches!(error, Error::Input(_));
+    let stopped = matches!(
+        error,
+        Error::Input(_) | Error::Rejected { .. } | Error::Limit { .. }
+    );
     Error::Batch {
         error: Box::new(error),
         status: batch_status(progress),
@@ -331,6 +369,7 @@ fn retryable(error: &Error, step: &Step) -> bool {
     match error.class() {
         Class::Connect => true,
         Class::Timeout => !step.connected(),
+        Class::Refused => error.transient_refusal(),
         _ => false,
     }
 }
@@ -469,10 +508,26 @@ mod tests {
             &Step::AwaitingConnAck
         ));
         assert!(!retryable(&timed_out(Step::Sending), &Step::Sending));
-        let refused_by_broker = Error::Refused {
+        let refused = |code, version| Error::Refused {
             broker: broker.clone(),
-            code: 5,
+            code,
+            version,
+            reason_string: None,
+            server_reference: None,
         };
-        assert!(!retryable(&refused_by_broker, &Step::AwaitingConnAck));
+        assert!(!retryable(
+            &refused(5, Version::V311),
+            &Step::AwaitingConnAck
+        ));
+        assert!(!retryable(
+            &refused(0x87, Version::V5),
+            &Step::AwaitingConnAck
+        ));
+        for busy in [0x88, 0x89, 0x9f] {
+            assert!(retryable(
+                &refused(busy, Version::V5),
+                &Step::AwaitingConnAck
+            ));
+        }
     }
 }

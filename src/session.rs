@@ -5,13 +5,13 @@
 
 use std::future::Future;
 
-use crate::codec::{Hello, Incoming, Outgoing};
+use crate::codec::{Hello, Incoming, Limits, Outgoing, Reply};
 use crate::config::{Mode, Settings};
-use crate::error::{Cause, Doing, Error, Hint, LARGE_PAYLOAD, Step};
+use crate::error::{Cause, Doing, Error, Hint, LARGE_PAYLOAD, Limit, Step};
 use crate::input::Input;
 use crate::log::verbose;
-use crate::message::Message;
-use crate::state::{Ack, Awaiting, InFlight, Reaction};
+use crate::message::{Message, Version};
+use crate::state::{Ack, Awaiting, InFlight, Reaction, Window};
 use crate::tls::{Tls, rustls_error};
 use crate::wire::{Received, Wire, WireError};
 
@@ -22,16 +22,25 @@ const FLUSH_AT: usize = 64 * 1024;
 /// connection (mosquitto closes at once) before we close it ourselves.
 const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// CONNECT, then wait for CONNACK and read its return code.
+/// What the broker said in CONNACK, for the rest of the session and the meta object.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub version: Version,
+    pub limits: Limits,
+}
+
+/// CONNECT, then wait for CONNACK and read its return code (and, under MQTT 5, the limits the
+/// broker sets).
 pub async fn handshake(
     settings: &Settings,
     tls: Option<&Tls>,
     wire: &mut Wire,
     step: &mut Step,
-) -> Result<(), Error> {
+) -> Result<Accepted, Error> {
     let broker = &settings.broker;
+    let version = wire.version();
     let password = settings.password.as_ref().map(|p| p.expose());
-    if settings.username.is_none() && password.is_some() {
+    if version == Version::V311 && settings.username.is_none() && password.is_some() {
         crate::log::say!(
             "warning: a password was given but no username; MQTT 3.1.1 sends a \
              password only with a username, so none is sent"
@@ -41,10 +50,15 @@ pub async fn handshake(
         client_id: &settings.client_id,
         keep_alive: keep_alive(settings.timeout),
         username: settings.username.as_deref(),
-        password: settings.username.as_ref().and(password),
+        password: match version {
+            Version::V311 => settings.username.as_ref().and(password),
+            Version::V5 => password,
+        },
     };
     verbose!(
-        "sending CONNECT: client-id {:?}, clean session, keep-alive {} s, username {}, password {}",
+        "sending CONNECT (MQTT {}): client-id {:?}, clean session, keep-alive {} s, username {}, \
+         password {}",
+        version.name(),
         settings.client_id,
         hello.keep_alive,
         hello
@@ -61,20 +75,118 @@ pub async fn handshake(
         .map_err(|e| Error::Internal(format!("cannot encode CONNECT: {e}")))?;
     let before_connack = |e| before_connack(settings, tls, e);
     wire.flush().await.map_err(before_connack)?;
-    match wire.receive().await.map_err(before_connack)? {
-        (Incoming::ConnAck { code: 0 }, _) => {
-            verbose!("received CONNACK: accepted");
-            *step = Step::Sending;
-            Ok(())
+    let connack = match wire.receive().await.map_err(before_connack)? {
+        (Incoming::ConnAck(connack), _) => connack,
+        (
+            Incoming::Disconnect {
+                reason,
+                reason_string,
+                server_reference,
+            },
+            _,
+        ) => {
+            return Err(Error::Refused {
+                broker: broker.clone(),
+                code: reason,
+                version,
+                reason_string,
+                server_reference,
+            });
         }
-        (Incoming::ConnAck { code }, _) => Err(Error::Refused {
+        (packet, _) => {
+            return Err(Error::NotConnAck {
+                broker: broker.clone(),
+                packet: packet.name(),
+            });
+        }
+    };
+    // A 3.1.1 broker answers a v5 CONNECT in 3.1.1 terms (code 1: unacceptable version).
+    let answered_in = if connack.legacy {
+        Version::V311
+    } else {
+        version
+    };
+    if connack.code != 0 {
+        return Err(Error::Refused {
             broker: broker.clone(),
-            code,
-        }),
-        (packet, _) => Err(Error::NotConnAck {
-            broker: broker.clone(),
-            packet: packet.name(),
-        }),
+            code: connack.code,
+            version: answered_in,
+            reason_string: connack.limits.reason_string,
+            server_reference: connack.limits.server_reference,
+        });
+    }
+    verbose!("received CONNACK: accepted");
+    if version == Version::V5 {
+        verbose!("the broker's limits: {}", advertised(&connack.limits));
+    }
+    *step = Step::Sending;
+    Ok(Accepted {
+        version,
+        limits: connack.limits,
+    })
+}
+
+/// What a v5 broker advertised in CONNACK, for `-v`.
+fn advertised(limits: &Limits) -> String {
+    let mut said = Vec::new();
+    if let Some(n) = limits.receive_maximum {
+        said.push(format!("receive maximum {n}"));
+    }
+    if let Some(qos) = limits.maximum_qos {
+        said.push(format!("maximum QoS {qos}"));
+    }
+    if let Some(retain) = limits.retain_available {
+        said.push(format!("retain available {retain}"));
+    }
+    if let Some(size) = limits.maximum_packet_size {
+        said.push(format!("maximum packet size {size}"));
+    }
+    if let Some(id) = &limits.assigned_client_id {
+        said.push(format!("assigned client id {id:?}"));
+    }
+    if let Some(seconds) = limits.server_keep_alive {
+        said.push(format!("server keep alive {seconds} s"));
+    }
+    if let Some(n) = limits.topic_alias_maximum {
+        said.push(format!("topic alias maximum {n}"));
+    }
+    if said.is_empty() {
+        "none (MQTT 5's defaults)".to_string()
+    } else {
+        said.join(", ")
+    }
+}
+
+/// The window the broker's Receive Maximum allows. Under MQTT 3.1.1 a broker cannot say how
+/// many QoS 2 messages it holds, so ours stays small (see [`Window::DEFAULT`]); under MQTT 5 the
+/// broker says it, and answers any excess with a reason code instead of dropping it.
+pub fn window(accepted: &Accepted) -> Window {
+    match accepted.version {
+        Version::V311 => Window::DEFAULT,
+        Version::V5 => {
+            let most = usize::from(accepted.limits.receive_maximum.unwrap_or(u16::MAX));
+            Window {
+                total: Window::DEFAULT.total.min(most),
+                exactly_once: Window::DEFAULT.total.min(most),
+            }
+        }
+    }
+}
+
+/// Why `message` may not be sent on this connection, if the broker's limits forbid it.
+fn refused_by_limits(limits: &Limits, message: &Message, size: usize) -> Option<Limit> {
+    if let Some(max) = limits.maximum_qos.filter(|max| message.qos.level() > *max) {
+        return Some(Limit::Qos {
+            asked: message.qos.level(),
+            max,
+        });
+    }
+    if message.retain && limits.retain_available == Some(false) {
+        return Some(Limit::Retain);
+    }
+    match limits.maximum_packet_size {
+        Some(max) if size > max as usize => Some(Limit::PacketSize { size, max }),
+        _ => None,
     }
 }
 
@@ -95,9 +207,11 @@ async fn ready_now<F: Future>(future: F) -> Option<F::Output> {
 }
 
 /// Publish every message of `input` and wait until each is acknowledged (QoS 1 and 2) or
-/// written (QoS 0). `state` is kept up to date for the meta object, whatever happens.
+/// written (QoS 0), within what the broker `accepted`. `state` is kept up to date for the meta
+/// object, whatever happens.
 pub async fn publish(
     settings: &Settings,
+    accepted: &Accepted,
     wire: &mut Wire,
     input: &mut Input,
     state: &mut InFlight,
@@ -107,9 +221,17 @@ pub async fn publish(
     // Read more input only once half the window is free again: then each write carries many
     // messages instead of one per acknowledgement.
     let mut refill = true;
-    // A bad line (or a read error) mid-stream: nothing more is sent, but the acknowledgements
-    // already due are collected so that the counts are exact.
-    let mut stopped = None;
+    // A bad line, a message the broker's limits forbid or one it rejected: nothing more is
+    // sent, but the acknowledgements already due are collected so that the counts are exact.
+    let mut stopped: Option<Error> = None;
+    // A broker that set a Server Keep Alive disconnects a client silent for 1.5 times that: a
+    // batch waiting on a slow input pings it.
+    let ping_every = accepted
+        .limits
+        .server_keep_alive
+        .filter(|seconds| *seconds > 0)
+        .map(|seconds| std::time::Duration::from_secs(u64::from(seconds)) / 2);
+    let mut last_write = tokio::time::Instant::now();
     loop {
         refill |= state.half_empty();
         while refill && !exhausted && wire.queued() < FLUSH_AT {
@@ -122,7 +244,7 @@ pub async fn publish(
                     break;
                 }
                 Some(Err(error)) => {
-                    stopped = Some(error);
+                    stopped = Some(Error::Input(error));
                     exhausted = true;
                     break;
                 }
@@ -133,12 +255,25 @@ pub async fn publish(
                 refill = false;
                 break;
             }
-            let pkid = state.publish(line, &message);
-            wire.queue(Outgoing::Publish {
-                pkid,
-                message: &message,
-            })
-            .map_err(|e| Error::Internal(format!("cannot encode a PUBLISH: {e}")))?;
+            let pkid = state.next_pkid(message.qos);
+            let size = wire
+                .queue(Outgoing::Publish {
+                    pkid,
+                    message: &message,
+                })
+                .map_err(|e| Error::Internal(format!("cannot encode a PUBLISH: {e}")))?;
+            if let Some(limit) = refused_by_limits(&accepted.limits, &message, size) {
+                wire.unqueue(size);
+                input.put_back(line, message);
+                stopped = Some(Error::Limit {
+                    broker: settings.broker.clone(),
+                    limit,
+                    line: (!single).then_some(line),
+                });
+                exhausted = true;
+                break;
+            }
+            state.publish(line, &message, pkid);
             if single {
                 verbose!(
                     "sent PUBLISH: {}, QoS {}, retain {}, {} bytes",
@@ -161,9 +296,10 @@ pub async fn publish(
             if let Err(error) = wire.flush().await {
                 // What the broker acknowledged before the connection failed still counts.
                 wire.read_what_arrived().await;
-                let _ = take_acknowledgements(settings, wire, state);
+                let _ = take_acknowledgements(settings, wire, state, &mut stopped);
                 return Err(lost(settings, doing, error, state, input.first()));
             }
+            last_write = tokio::time::Instant::now();
             state.written(wire.read_so_far());
         }
         if exhausted && state.idle() {
@@ -171,31 +307,40 @@ pub async fn publish(
         }
         let want_input = refill && !exhausted;
         let want_acks = state.in_flight() > 0;
+        let ping_at = ping_every.map(|every| last_write + every);
         tokio::select! {
-            received = wire.receive(), if want_acks => {
+            received = wire.receive(), if want_acks || ping_at.is_some() => {
                 let waiting = match state.awaiting_one().filter(|_| single) {
                     Some(awaiting) => Doing::WaitingFor(awaiting.name()),
                     None => Doing::WaitingForAcknowledgements,
                 };
                 let first = input.first();
                 let received = received.map_err(|e| lost(settings, waiting, e, state, first))?;
-                acknowledge(settings, received, state, wire)?;
-                take_acknowledgements(settings, wire, state)
+                acknowledge(settings, received, state, wire, &mut stopped)?;
+                take_acknowledgements(settings, wire, state, &mut stopped)
                     .map_err(|e| lost(settings, waiting, e, state, first))??;
+                if stopped.is_some() {
+                    exhausted = true;
+                }
             }
             next = input.next(), if want_input => match next {
                 Ok(Some((line, message))) => input.put_back(line, message),
                 Ok(None) => exhausted = true,
                 Err(error) => {
-                    stopped = Some(error);
+                    stopped = Some(Error::Input(error));
                     exhausted = true;
                 }
             },
+            () = tokio::time::sleep_until(ping_at.unwrap_or(last_write)), if ping_at.is_some() => {
+                verbose!("sending PINGREQ (the broker's keep alive)");
+                wire.queue(Outgoing::PingReq)
+                    .map_err(|e| Error::Internal(format!("cannot encode PINGREQ: {e}")))?;
+            }
             else => return Err(Error::Internal("the session has nothing to wait for".into())),
         }
     }
     match stopped {
-        Some(error) => Err(Error::Input(error)),
+        Some(error) => Err(error),
         None => Ok(()),
     }
 }
@@ -205,37 +350,47 @@ fn take_acknowledgements(
     settings: &Settings,
     wire: &mut Wire,
     state: &mut InFlight,
+    stopped: &mut Option<Error>,
 ) -> Result<Result<(), Error>, WireError> {
     while let Some(received) = wire.buffered()? {
-        if let Err(error) = acknowledge(settings, received, state, wire) {
+        if let Err(error) = acknowledge(settings, received, state, wire, stopped) {
             return Ok(Err(error));
         }
     }
     Ok(Ok(()))
 }
 
-/// Apply one packet from the broker to the state.
+/// Apply one packet from the broker to the state. A message the broker rejected (a reason
+/// code of 0x80 or more) stops the session: it goes into `stopped`, once.
 fn acknowledge(
     settings: &Settings,
     (packet, read): Received,
     state: &mut InFlight,
     wire: &mut Wire,
+    stopped: &mut Option<Error>,
 ) -> Result<(), Error> {
-    let ack = match packet {
-        Incoming::PubAck(pkid) => Ack::PubAck(pkid),
-        Incoming::PubRec(pkid) => Ack::PubRec(pkid),
-        Incoming::PubComp(pkid) => Ack::PubComp(pkid),
-        Incoming::Disconnect => {
+    let single = settings.mode == Mode::Single;
+    let (ack, reply) = match packet {
+        Incoming::PubAck(reply) => (Ack::PubAck(reply.pkid), reply),
+        Incoming::PubRec(reply) => (Ack::PubRec(reply.pkid), reply),
+        Incoming::PubComp(reply) => (Ack::PubComp(reply.pkid), reply),
+        Incoming::Disconnect {
+            reason,
+            reason_string,
+            ..
+        } => {
             return Err(Error::Disconnected {
                 broker: settings.broker.clone(),
-                awaiting: state
-                    .awaiting_one()
-                    .filter(|_| settings.mode == Mode::Single)
-                    .map(Awaiting::name),
+                awaiting: state.awaiting_one().filter(|_| single).map(Awaiting::name),
+                reason: (wire.version() == Version::V5).then_some(reason),
+                reason_string,
             });
         }
-        Incoming::ConnAck { code } => {
-            verbose!("ignoring an unexpected second CONNACK (code {code})");
+        Incoming::ConnAck(connack) => {
+            verbose!(
+                "ignoring an unexpected second CONNACK (code {})",
+                connack.code
+            );
             return Ok(());
         }
         Incoming::Other(name) => {
@@ -243,15 +398,20 @@ fn acknowledge(
             return Ok(());
         }
     };
-    let (name, pkid) = match ack {
-        Ack::PubAck(pkid) => ("PUBACK", pkid),
-        Ack::PubRec(pkid) => ("PUBREC", pkid),
-        Ack::PubComp(pkid) => ("PUBCOMP", pkid),
+    let Reply {
+        pkid,
+        reason,
+        reason_string,
+    } = reply;
+    let name = match ack {
+        Ack::PubAck(_) => "PUBACK",
+        Ack::PubRec(_) => "PUBREC",
+        Ack::PubComp(_) => "PUBCOMP",
     };
-    match state.acknowledge(ack, read) {
+    match state.acknowledge(ack, reason, read) {
         Reaction::Delivered { at_qos1, .. } => {
-            if settings.mode == Mode::Single {
-                verbose!("received {name}: packet id {pkid}");
+            if single {
+                verbose!("received {name}: packet id {pkid}{}", reason_note(reason));
             }
             if at_qos1 && state.tally().taken_at_qos1 == 1 {
                 crate::log::say!(
@@ -262,18 +422,41 @@ fn acknowledge(
             }
         }
         Reaction::Release(pkid) => {
-            if settings.mode == Mode::Single {
-                verbose!("received {name}: packet id {pkid}");
+            if single {
+                verbose!("received {name}: packet id {pkid}{}", reason_note(reason));
             }
             wire.queue(Outgoing::PubRel(pkid))
                 .map_err(|e| Error::Internal(format!("cannot encode PUBREL: {e}")))?;
-            if settings.mode == Mode::Single {
+            if single {
                 verbose!("sent PUBREL: packet id {pkid}");
+            }
+        }
+        Reaction::Rejected { line } => {
+            verbose!("received {name}: packet id {pkid}{}", reason_note(reason));
+            if stopped.is_none() {
+                *stopped = Some(Error::Rejected {
+                    broker: settings.broker.clone(),
+                    packet: name,
+                    reason,
+                    reason_string,
+                    line: (!single).then_some(line),
+                });
             }
         }
         Reaction::Ignored(why) => verbose!("ignoring {name} for packet id {pkid}: {why}"),
     }
     Ok(())
+}
+
+/// ", reason 0x10 (no matching subscribers)" for `-v`; nothing for success.
+fn reason_note(reason: u8) -> String {
+    match reason {
+        0 => String::new(),
+        code => format!(
+            ", reason 0x{code:02x} ({})",
+            crate::error::reason_name(code)
+        ),
+    }
 }
 
 /// DISCONNECT, written, then close our side. Messages at QoS 1 and 2 are already

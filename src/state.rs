@@ -69,6 +69,9 @@ pub enum Reaction {
     Delivered { line: u64, at_qos1: bool },
     /// PUBREC for a QoS 2 message: send PUBREL for this packet id.
     Release(u16),
+    /// The broker refused the message from `line` (a reason code of 0x80 or more, MQTT 5): it
+    /// stays unacknowledged.
+    Rejected { line: u64 },
     /// Not for a packet in flight, or not now; the reason, for `-v`.
     Ignored(&'static str),
 }
@@ -106,6 +109,8 @@ pub struct Tally {
     pub acknowledged: u64,
     /// Of those, QoS 2 messages the broker answered with PUBACK: taken at QoS 1.
     pub taken_at_qos1: u64,
+    /// Of those, messages the broker said no one subscribes to (reason 0x10, MQTT 5).
+    pub no_subscribers: u64,
     /// Payload bytes written.
     pub bytes: u64,
     /// Whether a QoS 0 message was written: then only a clean close means delivered.
@@ -158,6 +163,11 @@ impl InFlight {
         }
     }
 
+    /// The window the broker allows (its CONNACK is read before anything is sent).
+    pub fn set_window(&mut self, window: Window) {
+        self.window = window;
+    }
+
     pub fn tally(&self) -> &Tally {
         &self.tally
     }
@@ -206,18 +216,26 @@ impl InFlight {
         self.outstanding.first().copied().unwrap_or(unqueued).max(1)
     }
 
-    /// Queue the message from `line`: the packet id to send it with (0 for QoS 0). Call only
-    /// when [`InFlight::has_room`] says so.
-    pub fn publish(&mut self, line: u64, message: &Message) -> u16 {
+    /// The packet id the next message at `qos` goes out with (0 for QoS 0).
+    pub fn next_pkid(&mut self, qos: Qos) -> u16 {
+        match qos {
+            Qos::AtMostOnce => 0,
+            _ => self.free_pkid(),
+        }
+    }
+
+    /// Queue the message from `line` with `pkid` (from [`InFlight::next_pkid`]). Call only when
+    /// [`InFlight::has_room`] says so.
+    pub fn publish(&mut self, line: u64, message: &Message, pkid: u16) {
         let awaiting = match message.qos {
             Qos::AtMostOnce => None,
             Qos::AtLeastOnce => Some(Awaiting::PubAck),
             Qos::ExactlyOnce => Some(Awaiting::PubRec),
         };
-        let pkid = match awaiting {
-            None => 0,
+        match awaiting {
+            None => {}
             Some(awaiting) => {
-                let pkid = self.free_pkid();
+                self.last_pkid = pkid;
                 self.entries.insert(
                     pkid,
                     Entry {
@@ -229,9 +247,8 @@ impl InFlight {
                 if message.qos == Qos::ExactlyOnce {
                     self.exactly_once += 1;
                 }
-                pkid
             }
-        };
+        }
         self.unwritten.push(Unwritten::Publish {
             line,
             pkid,
@@ -246,15 +263,16 @@ impl InFlight {
         } else if !self.tally.topics.contains(&message.topic) {
             self.tally.more_topics = true;
         }
-        pkid
     }
 
-    /// A packet id not in use (never 0). The window is far below 65535, so one is free.
-    fn free_pkid(&mut self) -> u16 {
+    /// A packet id not in use (never 0), for the next message: the window is far below 65535,
+    /// so one is free.
+    fn free_pkid(&self) -> u16 {
+        let mut pkid = self.last_pkid;
         loop {
-            self.last_pkid = self.last_pkid.wrapping_add(1).max(1);
-            if !self.entries.contains_key(&self.last_pkid) {
-                return self.last_pkid;
+            pkid = pkid.wrapping_add(1).max(1);
+            if !self.entries.contains_key(&pkid) {
+                return pkid;
             }
         }
     }
@@ -283,8 +301,9 @@ impl InFlight {
         }
     }
 
-    /// An acknowledgement whose last byte was byte number `read` of what we read.
-    pub fn acknowledge(&mut self, ack: Ack, read: u64) -> Reaction {
+    /// An acknowledgement with its reason code (0 under MQTT 3.1.1) whose last byte was byte
+    /// number `read` of what we read.
+    pub fn acknowledge(&mut self, ack: Ack, reason: u8, read: u64) -> Reaction {
         let (pkid, kind) = match ack {
             Ack::PubAck(pkid) => (pkid, Awaiting::PubAck),
             Ack::PubRec(pkid) => (pkid, Awaiting::PubRec),
@@ -301,6 +320,18 @@ impl InFlight {
                 );
             }
             Some(_) => {}
+        }
+        if reason >= 0x80 && (kind == entry.awaiting || kind == Awaiting::PubAck) {
+            // Refused: no PUBREL follows a refusing PUBREC; the message stays outstanding.
+            let line = entry.line;
+            if entry.awaiting != Awaiting::PubAck {
+                self.exactly_once -= 1;
+            }
+            self.entries.remove(&pkid);
+            return Reaction::Rejected { line };
+        }
+        if reason == 0x10 {
+            self.tally.no_subscribers += 1;
         }
         if kind == Awaiting::PubAck && entry.awaiting == Awaiting::PubRec {
             // PUBACK for a QoS 2 PUBLISH: the broker took it at QoS 1, and will send nothing
@@ -352,25 +383,33 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
+    /// Queue a message at `qos` from `line`, as the session does; its packet id.
+    fn send(state: &mut InFlight, line: u64, qos: Qos) -> u16 {
+        let pkid = state.next_pkid(qos);
+        state.publish(line, &message(qos), pkid);
+        pkid
+    }
+
     fn message(qos: Qos) -> Message {
         Message {
             topic: "t".into(),
             payload: Bytes::from_static(b"abc"),
             qos,
             retain: false,
+            properties: crate::message::Properties::default(),
         }
     }
 
     #[test]
     fn qos_1_is_delivered_by_its_puback() {
         let mut state = InFlight::new(Window::DEFAULT);
-        let pkid = state.publish(1, &message(Qos::AtLeastOnce));
+        let pkid = send(&mut state, 1, Qos::AtLeastOnce);
         assert_eq!(pkid, 1);
         assert_eq!(state.awaiting_one(), Some(Awaiting::PubAck));
         state.written(0);
         assert_eq!(state.tally().messages, 1);
         assert_eq!(
-            state.acknowledge(Ack::PubAck(1), 4),
+            state.acknowledge(Ack::PubAck(1), 0, 4),
             Reaction::Delivered {
                 line: 1,
                 at_qos1: false
@@ -384,24 +423,24 @@ mod tests {
     #[test]
     fn qos_2_goes_pubrec_pubrel_pubcomp() {
         let mut state = InFlight::new(Window::DEFAULT);
-        let pkid = state.publish(3, &message(Qos::ExactlyOnce));
+        let pkid = send(&mut state, 3, Qos::ExactlyOnce);
         state.written(10);
         assert_eq!(
-            state.acknowledge(Ack::PubRec(pkid), 14),
+            state.acknowledge(Ack::PubRec(pkid), 0, 14),
             Reaction::Release(pkid)
         );
         assert_eq!(state.awaiting_one(), Some(Awaiting::PubComp));
         assert!(!state.idle(), "PUBREL is queued");
         assert!(
             matches!(
-                state.acknowledge(Ack::PubComp(pkid), 18),
+                state.acknowledge(Ack::PubComp(pkid), 0, 18),
                 Reaction::Ignored(_)
             ),
             "PUBCOMP before PUBREL was written"
         );
         state.written(14);
         assert_eq!(
-            state.acknowledge(Ack::PubComp(pkid), 18),
+            state.acknowledge(Ack::PubComp(pkid), 0, 18),
             Reaction::Delivered {
                 line: 3,
                 at_qos1: false
@@ -413,22 +452,22 @@ mod tests {
     #[test]
     fn acknowledgements_read_before_the_publish_was_written_do_not_count() {
         let mut state = InFlight::new(Window::DEFAULT);
-        let pkid = state.publish(1, &message(Qos::AtLeastOnce));
+        let pkid = send(&mut state, 1, Qos::AtLeastOnce);
         // Not written yet.
         assert!(matches!(
-            state.acknowledge(Ack::PubAck(pkid), 8),
+            state.acknowledge(Ack::PubAck(pkid), 0, 8),
             Reaction::Ignored(_)
         ));
         // Written when 8 bytes (CONNACK and that PUBACK) had been read: a PUBACK ending at or
         // before byte 8 was read before the PUBLISH was written.
         state.written(8);
         assert!(matches!(
-            state.acknowledge(Ack::PubAck(pkid), 8),
+            state.acknowledge(Ack::PubAck(pkid), 0, 8),
             Reaction::Ignored(_)
         ));
         assert_eq!(state.tally().acknowledged, 0);
         assert_eq!(
-            state.acknowledge(Ack::PubAck(pkid), 12),
+            state.acknowledge(Ack::PubAck(pkid), 0, 12),
             Reaction::Delivered {
                 line: 1,
                 at_qos1: false
@@ -439,14 +478,14 @@ mod tests {
     #[test]
     fn unknown_and_mismatched_acknowledgements_are_ignored() {
         let mut state = InFlight::new(Window::DEFAULT);
-        let pkid = state.publish(1, &message(Qos::AtLeastOnce));
+        let pkid = send(&mut state, 1, Qos::AtLeastOnce);
         state.written(0);
         assert!(matches!(
-            state.acknowledge(Ack::PubAck(99), 4),
+            state.acknowledge(Ack::PubAck(99), 0, 4),
             Reaction::Ignored(_)
         ));
         assert!(matches!(
-            state.acknowledge(Ack::PubComp(pkid), 4),
+            state.acknowledge(Ack::PubComp(pkid), 0, 4),
             Reaction::Ignored(_)
         ));
         assert_eq!(state.in_flight(), 1);
@@ -455,7 +494,7 @@ mod tests {
     #[test]
     fn qos_0_is_done_once_written_and_asks_for_a_clean_close() {
         let mut state = InFlight::new(Window::DEFAULT);
-        assert_eq!(state.publish(1, &message(Qos::AtMostOnce)), 0);
+        assert_eq!(send(&mut state, 1, Qos::AtMostOnce), 0);
         assert!(!state.idle());
         state.written(0);
         assert!(state.idle());
@@ -472,10 +511,10 @@ mod tests {
     #[test]
     fn a_puback_for_qos_2_means_the_broker_took_it_at_qos_1() {
         let mut state = InFlight::new(Window::DEFAULT);
-        let pkid = state.publish(1, &message(Qos::ExactlyOnce));
+        let pkid = send(&mut state, 1, Qos::ExactlyOnce);
         state.written(0);
         assert_eq!(
-            state.acknowledge(Ack::PubAck(pkid), 4),
+            state.acknowledge(Ack::PubAck(pkid), 0, 4),
             Reaction::Delivered {
                 line: 1,
                 at_qos1: true
@@ -488,15 +527,15 @@ mod tests {
             (1, 1)
         );
         // After PUBREC the message is QoS 2 for good: a PUBACK then is not its answer.
-        let pkid = state.publish(2, &message(Qos::ExactlyOnce));
+        let pkid = send(&mut state, 2, Qos::ExactlyOnce);
         state.written(4);
         assert_eq!(
-            state.acknowledge(Ack::PubRec(pkid), 8),
+            state.acknowledge(Ack::PubRec(pkid), 0, 8),
             Reaction::Release(pkid)
         );
         state.written(8);
         assert!(matches!(
-            state.acknowledge(Ack::PubAck(pkid), 12),
+            state.acknowledge(Ack::PubAck(pkid), 0, 12),
             Reaction::Ignored(_)
         ));
     }
@@ -507,12 +546,12 @@ mod tests {
             total: 4,
             exactly_once: 2,
         });
-        state.publish(1, &message(Qos::ExactlyOnce));
-        state.publish(2, &message(Qos::ExactlyOnce));
+        send(&mut state, 1, Qos::ExactlyOnce);
+        send(&mut state, 2, Qos::ExactlyOnce);
         assert!(!state.has_room(Qos::ExactlyOnce));
         assert!(state.has_room(Qos::AtLeastOnce));
-        state.publish(3, &message(Qos::AtLeastOnce));
-        state.publish(4, &message(Qos::AtLeastOnce));
+        send(&mut state, 3, Qos::AtLeastOnce);
+        send(&mut state, 4, Qos::AtLeastOnce);
         assert!(!state.has_room(Qos::AtLeastOnce));
         assert!(state.has_room(Qos::AtMostOnce));
         assert!(!state.half_empty());
@@ -521,29 +560,63 @@ mod tests {
     #[test]
     fn packet_ids_skip_zero_and_busy_ones() {
         let mut state = InFlight::new(Window::DEFAULT);
-        assert_eq!(state.publish(1, &message(Qos::AtLeastOnce)), 1);
-        assert_eq!(state.publish(2, &message(Qos::AtLeastOnce)), 2);
+        assert_eq!(send(&mut state, 1, Qos::AtLeastOnce), 1);
+        assert_eq!(send(&mut state, 2, Qos::AtLeastOnce), 2);
         state.last_pkid = u16::MAX - 1;
-        assert_eq!(state.publish(3, &message(Qos::AtLeastOnce)), u16::MAX);
+        assert_eq!(send(&mut state, 3, Qos::AtLeastOnce), u16::MAX);
         assert_eq!(
-            state.publish(4, &message(Qos::AtLeastOnce)),
+            send(&mut state, 4, Qos::AtLeastOnce),
             3,
             "wraps past 0 and the busy 1 and 2"
         );
     }
 
     #[test]
+    fn a_rejected_message_stays_unacknowledged_and_frees_its_place() {
+        let mut state = InFlight::new(Window {
+            total: 4,
+            exactly_once: 1,
+        });
+        let one = send(&mut state, 1, Qos::AtLeastOnce);
+        let two = send(&mut state, 2, Qos::ExactlyOnce);
+        state.written(0);
+        assert_eq!(
+            state.acknowledge(Ack::PubAck(one), 0x87, 4),
+            Reaction::Rejected { line: 1 }
+        );
+        assert_eq!(
+            state.acknowledge(Ack::PubRec(two), 0x97, 8),
+            Reaction::Rejected { line: 2 }
+        );
+        assert!(state.idle());
+        assert!(state.has_room(Qos::ExactlyOnce));
+        assert_eq!(state.tally().acknowledged, 0);
+        assert_eq!(state.resume_from_line(3), 1);
+        // No matching subscribers (0x10) is a success, counted.
+        let three = send(&mut state, 3, Qos::AtLeastOnce);
+        state.written(8);
+        assert_eq!(
+            state.acknowledge(Ack::PubAck(three), 0x10, 12),
+            Reaction::Delivered {
+                line: 3,
+                at_qos1: false
+            }
+        );
+        assert_eq!(state.tally().no_subscribers, 1);
+    }
+
+    #[test]
     fn resume_line_is_the_first_unacknowledged_line() {
         let mut state = InFlight::new(Window::DEFAULT);
         for line in [1, 2, 4, 5] {
-            state.publish(line, &message(Qos::AtLeastOnce));
+            send(&mut state, line, Qos::AtLeastOnce);
         }
         state.written(0);
-        state.acknowledge(Ack::PubAck(1), 4);
-        state.acknowledge(Ack::PubAck(3), 8);
+        state.acknowledge(Ack::PubAck(1), 0, 4);
+        state.acknowledge(Ack::PubAck(3), 0, 8);
         assert_eq!(state.resume_from_line(6), 2);
-        state.acknowledge(Ack::PubAck(2), 12);
-        state.acknowledge(Ack::PubAck(4), 16);
+        state.acknowledge(Ack::PubAck(2), 0, 12);
+        state.acknowledge(Ack::PubAck(4), 0, 16);
         assert_eq!(state.resume_from_line(6), 6);
         assert_eq!(state.tally().acknowledged, 4);
         assert_eq!(state.resume_from_line(0), 1, "lines start at 1");

@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::codec::{self, Incoming, Outgoing};
+use crate::message::Version;
 use crate::transport::Transport;
 
 #[derive(Debug)]
@@ -33,6 +34,7 @@ pub type Received = (Incoming, u64);
 
 pub struct Wire {
     stream: Transport,
+    version: Version,
     incoming: BytesMut,
     outgoing: BytesMut,
     /// Bytes read from the connection so far.
@@ -43,9 +45,10 @@ pub struct Wire {
 }
 
 impl Wire {
-    pub fn new(stream: Transport) -> Self {
+    pub fn new(stream: Transport, version: Version) -> Self {
         Wire {
             stream,
+            version,
             incoming: BytesMut::with_capacity(4096),
             outgoing: BytesMut::with_capacity(4096),
             read: 0,
@@ -53,9 +56,22 @@ impl Wire {
         }
     }
 
-    /// Encode a packet into the send buffer; `flush` writes it out.
-    pub fn queue(&mut self, packet: Outgoing<'_>) -> Result<(), String> {
-        codec::encode(packet, &mut self.outgoing)
+    /// The protocol version this connection speaks.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// Encode a packet into the send buffer, for `flush` to write; its size in bytes.
+    pub fn queue(&mut self, packet: Outgoing<'_>) -> Result<usize, String> {
+        let before = self.outgoing.len();
+        codec::encode(packet, self.version, &mut self.outgoing)?;
+        Ok(self.outgoing.len() - before)
+    }
+
+    /// Take back the last `size` bytes queued (a packet that must not be sent after all).
+    pub fn unqueue(&mut self, size: usize) {
+        let keep = self.outgoing.len().saturating_sub(size);
+        self.outgoing.truncate(keep);
     }
 
     /// Bytes of packets queued and not yet written.
@@ -108,7 +124,8 @@ impl Wire {
 
     /// The next packet if it has already arrived in full, without reading the connection.
     pub fn buffered(&mut self) -> Result<Option<Received>, WireError> {
-        let packet = codec::decode(&mut self.incoming).map_err(WireError::Malformed)?;
+        let packet =
+            codec::decode(&mut self.incoming, self.version).map_err(WireError::Malformed)?;
         Ok(packet.map(|packet| (packet, self.read - self.incoming.len() as u64)))
     }
 

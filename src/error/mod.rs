@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::broker::Broker;
 use crate::config::Source;
 use crate::io_reason::io_reason;
-use crate::message::MAX_REMAINING_LENGTH;
+use crate::message::{MAX_REMAINING_LENGTH, Version};
 use crate::outcome::Class;
 use crate::signals::Signal;
 
@@ -71,10 +71,30 @@ pub enum Error {
         broker: Broker,
         packet: &'static str,
     },
-    /// CONNACK with a non-zero return code.
+    /// CONNACK with a non-zero return code (3.1.1) or a reason code of 0x80 or more (5).
     Refused {
         broker: Broker,
         code: u8,
+        /// The version whose codes `code` is in.
+        version: Version,
+        reason_string: Option<String>,
+        server_reference: Option<String>,
+    },
+    /// MQTT 5: the broker answered a message with a reason code of 0x80 or more.
+    Rejected {
+        broker: Broker,
+        packet: &'static str,
+        reason: u8,
+        reason_string: Option<String>,
+        /// In a batch, the message's line.
+        line: Option<u64>,
+    },
+    /// MQTT 5: the broker's CONNACK forbids sending the message; it was not sent.
+    Limit {
+        broker: Broker,
+        limit: Limit,
+        /// In a batch, the message's line.
+        line: Option<u64>,
     },
     TimedOut {
         after: Waited,
@@ -101,6 +121,9 @@ pub enum Error {
         broker: Broker,
         /// A single message: the acknowledgement it waited for. `None` in a batch.
         awaiting: Option<&'static str>,
+        /// MQTT 5: its reason code and reason string.
+        reason: Option<u8>,
+        reason_string: Option<String>,
     },
     Interrupted {
         signal: Signal,
@@ -140,6 +163,51 @@ impl From<TlsSetupError> for Error {
 }
 
 impl Error {
+    /// The reason code the broker gave (MQTT 5), for the meta object.
+    pub fn reason_code(&self) -> Option<u8> {
+        match self {
+            Error::Refused {
+                code,
+                version: Version::V5,
+                ..
+            } => Some(*code),
+            Error::Rejected { reason, .. } => Some(*reason),
+            Error::Disconnected { reason, .. } => *reason,
+            Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.reason_code(),
+            _ => None,
+        }
+    }
+
+    /// Whether the broker turned the connection away for now (MQTT 5: server unavailable,
+    /// server busy, connection rate exceeded): nothing was published, a retry may succeed.
+    pub fn transient_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::Refused {
+                code: 0x88 | 0x89 | 0x9f,
+                version: Version::V5,
+                ..
+            }
+        )
+    }
+
+    /// Whether the broker does not speak MQTT 5 (a 3.1.1 broker's "unacceptable protocol
+    /// version", or MQTT 5's 0x84).
+    pub fn protocol_refused(&self) -> bool {
+        matches!(
+            self,
+            Error::Refused {
+                code: 1,
+                version: Version::V311,
+                ..
+            } | Error::Refused {
+                code: 0x84,
+                version: Version::V5,
+                ..
+            }
+        )
+    }
+
     /// The failure class, and so the exit code.
     pub fn class(&self) -> Class {
         match self {
@@ -156,6 +224,12 @@ impl Error {
             | Error::NotConnAck { .. } => Class::Connect,
             Error::Tls { .. } => Class::Tls,
             Error::Refused { .. } => Class::Refused,
+            Error::Rejected { .. } => Class::Dropped,
+            Error::Limit {
+                limit: Limit::PacketSize { .. },
+                ..
+            } => Class::Usage,
+            Error::Limit { .. } => Class::Dropped,
             Error::TimedOut { .. } => Class::Timeout,
             Error::Lost { .. }
             | Error::Disconnected { .. }
@@ -189,6 +263,98 @@ pub enum Hint {
     TooLarge { bytes: usize, aws: bool },
     /// A client id given, not generated: another connection with it takes the session over.
     SameClientId { client_id: String },
+}
+
+/// A limit the broker's CONNACK sets (MQTT 5) that a message would break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Qos { asked: u8, max: u8 },
+    Retain,
+    PacketSize { size: usize, max: u32 },
+}
+
+/// The name MQTT 5 gives a reason code.
+pub fn reason_name(code: u8) -> &'static str {
+    match code {
+        0x00 => "success",
+        0x04 => "disconnect with will message",
+        0x10 => "no matching subscribers",
+        0x80 => "unspecified error",
+        0x81 => "malformed packet",
+        0x82 => "protocol error",
+        0x83 => "implementation specific error",
+        0x84 => "unsupported protocol version",
+        0x85 => "client identifier not valid",
+        0x86 => "bad user name or password",
+        0x87 => "not authorized",
+        0x88 => "server unavailable",
+        0x89 => "server busy",
+        0x8a => "banned",
+        0x8b => "server shutting down",
+        0x8c => "bad authentication method",
+        0x8d => "keep alive timeout",
+        0x8e => "session taken over",
+        0x8f => "topic filter invalid",
+        0x90 => "topic name invalid",
+        0x91 => "packet identifier in use",
+        0x92 => "packet identifier not found",
+        0x93 => "receive maximum exceeded",
+        0x94 => "topic alias invalid",
+        0x95 => "packet too large",
+        0x96 => "message rate too high",
+        0x97 => "quota exceeded",
+        0x98 => "administrative action",
+        0x99 => "payload format invalid",
+        0x9a => "retain not supported",
+        0x9b => "QoS not supported",
+        0x9c => "use another server",
+        0x9d => "server moved",
+        0x9e => "shared subscriptions not supported",
+        0x9f => "connection rate exceeded",
+        0xa0 => "maximum connect time",
+        0xa1 => "subscription identifiers not supported",
+        0xa2 => "wildcard subscriptions not supported",
+        _ => "a reason code MQTT 5 does not define",
+    }
+}
+
+/// What to do about a reason code, where there is something to say.
+fn reason_advice(code: u8) -> Option<&'static str> {
+    Some(match code {
+        0x84 => "the broker does not speak this MQTT version: try -V 3.1.1",
+        0x85 => "try another --client-id",
+        0x86 => "check --username and the password",
+        0x87 => {
+            "check the username and password or client certificate, and the broker's access rules for this client and topic"
+        }
+        0x88 | 0x89 | 0x9f => "try again later (--retries does)",
+        0x8a => "the broker has banned this client",
+        0x8e => {
+            "another connection used the same client id (leave --client-id out for a generated one)"
+        }
+        0x95 => "the message is larger than the broker takes",
+        0x97 => "the broker's quota for this client is used up",
+        0x99 => "the payload is not what --payload-format says",
+        0x9a => "leave out --retain",
+        0x9b => "try a lower --qos",
+        _ => return None,
+    })
+}
+
+/// " (0x87): not authorized; check ..." and the broker's own words.
+fn reason_words(
+    f: &mut fmt::Formatter<'_>,
+    code: u8,
+    reason_string: &Option<String>,
+) -> fmt::Result {
+    write!(f, "{} (0x{code:02x})", reason_name(code))?;
+    if let Some(words) = reason_string {
+        write!(f, ", the broker says \"{words}\"")?;
+    }
+    if let Some(advice) = reason_advice(code) {
+        write!(f, "; {advice}")?;
+    }
+    Ok(())
 }
 
 /// Payloads above this many bytes get the size hint: rumqttd's shipped limit is 20 480.
@@ -426,12 +592,74 @@ impl fmt::Display for Error {
                 "{broker} answered CONNECT with {packet} instead of CONNACK: is this an MQTT \
                  3.1.1 broker port?"
             ),
-            Error::Refused { broker, code } => write!(
+            Error::Refused {
+                broker,
+                code,
+                version: Version::V311,
+                ..
+            } => write!(
                 f,
                 "{broker} refused the connection: CONNACK return code {code} ({}); nothing was \
                  published",
                 connack_meaning(*code)
             ),
+            Error::Refused {
+                broker,
+                code,
+                reason_string,
+                server_reference,
+                ..
+            } => {
+                write!(f, "{broker} refused the connection: ")?;
+                reason_words(f, *code, reason_string)?;
+                if let Some(other) = server_reference {
+                    write!(f, "; the broker points to {other}")?;
+                }
+                f.write_str("; nothing was published")
+            }
+            Error::Rejected {
+                broker,
+                packet,
+                reason,
+                reason_string,
+                line,
+            } => {
+                write!(f, "{broker} rejected the message")?;
+                if let Some(line) = line {
+                    write!(f, " on line {line}")?;
+                }
+                write!(f, " ({packet}): ")?;
+                reason_words(f, *reason, reason_string)?;
+                f.write_str("; it was not published")
+            }
+            Error::Limit {
+                broker,
+                limit,
+                line,
+            } => {
+                let which = match line {
+                    Some(line) => format!("the message on line {line}"),
+                    None => "the message".to_string(),
+                };
+                match limit {
+                    Limit::Qos { asked, max } => write!(
+                        f,
+                        "{broker} takes QoS {max} at most (its CONNACK says so) and {which} is \
+                         QoS {asked}: it was not sent, nothing was published; try --qos {max}"
+                    ),
+                    Limit::Retain => write!(
+                        f,
+                        "{broker} does not support retained messages (its CONNACK says so) and \
+                         {which} asks to be retained: it was not sent, nothing was published; \
+                         leave out --retain"
+                    ),
+                    Limit::PacketSize { size, max } => write!(
+                        f,
+                        "{which} makes a packet of {size} bytes and {broker} takes packets of \
+                         at most {max} bytes (its CONNACK says so): it was not sent"
+                    ),
+                }
+            }
             Error::TimedOut { after, situation } => {
                 write!(f, "timed out after {after} {situation}")
             }
@@ -479,13 +707,26 @@ impl fmt::Display for Error {
                  QoS 0 message may have been dropped (QoS 0 has no acknowledgement; use --qos 1 \
                  to know)"
             ),
-            Error::Disconnected { broker, awaiting } => match awaiting {
-                Some(ack) => write!(
-                    f,
-                    "{broker} sent DISCONNECT instead of {ack}: the message was not acknowledged"
-                ),
-                None => write!(f, "the broker sent DISCONNECT in the middle of the batch"),
-            },
+            Error::Disconnected {
+                broker,
+                awaiting,
+                reason,
+                reason_string,
+            } => {
+                match awaiting {
+                    Some(_) => write!(f, "{broker} sent DISCONNECT")?,
+                    None => write!(f, "the broker sent DISCONNECT in the middle of the batch")?,
+                }
+                if let Some(code) = reason {
+                    f.write_str(" (")?;
+                    reason_words(f, *code, reason_string)?;
+                    f.write_str(")")?;
+                }
+                match awaiting {
+                    Some(ack) => write!(f, " instead of {ack}: the message was not acknowledged"),
+                    None => Ok(()),
+                }
+            }
             Error::Interrupted { signal, situation } => {
                 write!(f, "interrupted by {} {situation}", signal.name())
             }
@@ -748,8 +989,37 @@ mod tests {
                 Error::Refused {
                     broker: broker.clone(),
                     code: 5,
+                    version: Version::V311,
+                    reason_string: None,
+                    server_reference: None,
                 },
                 5,
+            ),
+            (
+                Error::Rejected {
+                    broker: broker.clone(),
+                    packet: "PUBACK",
+                    reason: 0x87,
+                    reason_string: None,
+                    line: None,
+                },
+                7,
+            ),
+            (
+                Error::Limit {
+                    broker: broker.clone(),
+                    limit: Limit::Qos { asked: 2, max: 1 },
+                    line: None,
+                },
+                7,
+            ),
+            (
+                Error::Limit {
+                    broker: broker.clone(),
+                    limit: Limit::PacketSize { size: 20, max: 10 },
+                    line: None,
+                },
+                2,
             ),
             (
                 Error::Lost {
@@ -781,6 +1051,29 @@ mod tests {
             };
             assert_eq!(wrapped.class().exit_code(), code);
         }
+    }
+
+    #[test]
+    fn reason_codes_have_names_and_the_brokers_words_follow() {
+        assert_eq!(reason_name(0x87), "not authorized");
+        assert_eq!(reason_name(0x10), "no matching subscribers");
+        assert_eq!(reason_name(0x7f), "a reason code MQTT 5 does not define");
+        let broker = broker();
+        let rejected = Error::Rejected {
+            broker,
+            packet: "PUBACK",
+            reason: 0x87,
+            reason_string: Some("denied by ACL".into()),
+            line: Some(3),
+        };
+        assert_eq!(
+            rejected.to_string(),
+            "tcp://127.0.0.1:1883 rejected the message on line 3 (PUBACK): not authorized \
+             (0x87), the broker says \"denied by ACL\"; check the username and password or \
+             client certificate, and the broker's access rules for this client and topic; it \
+             was not published"
+        );
+        assert_eq!(rejected.reason_code(), Some(0x87));
     }
 
     #[test]
