@@ -524,11 +524,11 @@ fn cause(error: WireError) -> Cause {
 /// connection: TLS 1.3 reports it after the handshake, on our first read.
 fn before_connack(settings: &Settings, tls: Option<&Tls>, error: WireError) -> Error {
     let broker = settings.broker.clone();
-    if let (Some(tls), WireError::Io(e)) = (tls, &error) {
-        if rustls_error(e).is_some() {
-            let problem = tls.problem(&broker, e);
-            return Error::Tls { broker, problem };
-        }
+    if let (Some(tls), WireError::Io(e)) = (tls, &error)
+        && rustls_error(e).is_some()
+    {
+        let problem = tls.problem(&broker, e);
+        return Error::Tls { broker, problem };
     }
     Error::BeforeConnAck {
         broker,

@@ -61,10 +61,10 @@ impl Signals {
     #[cfg(unix)]
     pub async fn recv(&mut self) -> Signal {
         async fn next(stream: &mut Option<tokio::signal::unix::Signal>) {
-            if let Some(stream) = stream {
-                if stream.recv().await.is_some() {
-                    return;
-                }
+            if let Some(stream) = stream
+                && stream.recv().await.is_some()
+            {
+                return;
             }
             std::future::pending().await
         }

@@ -293,11 +293,11 @@ fn peak_rss_kib(child: &mut std::process::Child) -> u64 {
     let status = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     loop {
-        if let Ok(text) = fs::read_to_string(&status) {
-            if let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-                peak = peak.max(kib);
-            }
+        if let Ok(text) = fs::read_to_string(&status)
+            && let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+            peak = peak.max(kib);
         }
         if child.try_wait().unwrap().is_some() {
             return peak;
