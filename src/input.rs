@@ -226,6 +226,17 @@ impl Input {
             };
             let line = self.line;
             return match self.template.message(line, text) {
+                // --payload-format utf8 promises the receivers UTF-8: keep the promise here.
+                Ok(message)
+                    if message.properties.payload_utf8
+                        && std::str::from_utf8(&message.payload).is_err() =>
+                {
+                    self.finished = true;
+                    Err(InputError::NotUtf8 {
+                        source: self.source.clone(),
+                        line: (self.template.mode != Mode::Single).then_some(line),
+                    })
+                }
                 Ok(message) => Ok(Some((line, message))),
                 Err(problem) => {
                     // Nothing is read after a bad line, which is where a resumed batch starts.

@@ -454,6 +454,11 @@ pub enum InputError {
         line: Option<u64>,
         limit: usize,
     },
+    /// `--payload-format utf8` and a payload that is not UTF-8.
+    NotUtf8 {
+        source: Source,
+        line: Option<u64>,
+    },
     /// A batch line that is not a message.
     Line {
         line: u64,
@@ -919,6 +924,16 @@ impl fmt::Display for InputError {
                     f,
                     " is more than {limit} bytes; an MQTT packet holds at most \
                      {MAX_REMAINING_LENGTH} (topic and payload); nothing more was read"
+                )
+            }
+            InputError::NotUtf8 { source, line } => {
+                match line {
+                    Some(line) => write!(f, "line {line} of {}", source.describe())?,
+                    None => write!(f, "the message from {}", source.describe())?,
+                }
+                f.write_str(
+                    " is not UTF-8, and --payload-format utf8 says it is: leave --payload-format \
+                     out for binary payloads",
                 )
             }
             InputError::Line { line, problem } => match problem {

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod cmd;
 pub mod codec;
 pub mod fault;
+pub mod fault5;
 pub mod servers;
 pub mod subscriber;
 pub mod tls_server;
