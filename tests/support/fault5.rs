@@ -34,16 +34,19 @@ pub enum Reply {
     Silence,
 }
 
+/// Per connection: what it sent, and whether its handler has finished.
+type Transcripts = Arc<Mutex<Vec<(Vec<String>, bool)>>>;
+
 pub struct Broker5 {
     pub port: u16,
-    transcripts: Arc<Mutex<Vec<(Vec<String>, bool)>>>,
+    transcripts: Transcripts,
 }
 
 impl Broker5 {
     pub fn start(script: Script) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let transcripts = Arc::new(Mutex::new(Vec::new()));
+        let transcripts: Transcripts = Arc::new(Mutex::new(Vec::new()));
         let all = Arc::clone(&transcripts);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
