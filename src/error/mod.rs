@@ -191,8 +191,9 @@ impl Error {
         )
     }
 
-    /// Whether the broker does not speak MQTT 5 (a 3.1.1 broker's "unacceptable protocol
-    /// version", or MQTT 5's 0x84).
+    /// Whether the broker may not speak MQTT 5: a 3.1.1 broker's "unacceptable protocol
+    /// version", MQTT 5's 0x84, or the connection closed without a word in answer to CONNECT
+    /// (what a 3.1.1 broker that does not follow its spec does).
     pub fn protocol_refused(&self) -> bool {
         matches!(
             self,
@@ -203,6 +204,9 @@ impl Error {
             } | Error::Refused {
                 code: 0x84,
                 version: Version::V5,
+                ..
+            } | Error::BeforeConnAck {
+                cause: Cause::Closed { mid_packet: false },
                 ..
             }
         )
