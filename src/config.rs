@@ -19,12 +19,21 @@ use serde_json::Value;
 use crate::broker::Broker;
 use crate::cli::{self, Cli, Fallback};
 use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
+use crate::files::{ReadError, read_capped};
 use crate::values;
 
 pub use crate::error::Origin;
 pub use crate::values::Secret;
 
 pub const PASSWORD_ENV: &str = "MQTT_SEND_PASSWORD";
+
+/// The most a config file may hold. A Flint config is a few hundred bytes; 1 MiB leaves room for
+/// an inline `"content"` of about as much (a larger message belongs in `--content-file`, which
+/// is streamed), and bounds what a wrong path (a log, an image, `/dev/zero`) can cost.
+pub const CONFIG_FILE_CAP: u64 = 1 << 20;
+/// The most a password file may hold: one line of the longest password MQTT carries (65535
+/// bytes) and its newline. A larger file is not a password file.
+pub const PASSWORD_FILE_CAP: u64 = 64 << 10;
 
 /// One message, or a batch of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -385,9 +394,15 @@ fn os_bytes(text: OsString) -> Vec<u8> {
 
 /// The first line of the file `--password-file` names.
 fn read_password_file(path: &Path) -> Result<Secret, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|error| ConfigError::PasswordFileUnreadable {
-        path: path.to_path_buf(),
-        error,
+    let bytes = read_capped(path, PASSWORD_FILE_CAP).map_err(|error| match error {
+        ReadError::Io(error) => ConfigError::PasswordFileUnreadable {
+            path: path.to_path_buf(),
+            error,
+        },
+        ReadError::TooLarge { cap } => ConfigError::PasswordFileTooLarge {
+            path: path.to_path_buf(),
+            cap,
+        },
     })?;
     let text = String::from_utf8(bytes).map_err(|_| ConfigError::PasswordFileNotText {
         path: path.to_path_buf(),
@@ -406,14 +421,16 @@ fn read_password_file(path: &Path) -> Result<Secret, ConfigError> {
 }
 
 fn read_config_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    let unreadable = |error| ConfigError::ConfigUnreadable {
-        path: path.to_path_buf(),
-        error,
-    };
-    if path.is_dir() {
-        return Err(unreadable(std::io::ErrorKind::IsADirectory.into()));
-    }
-    std::fs::read(path).map_err(unreadable)
+    read_capped(path, CONFIG_FILE_CAP).map_err(|error| match error {
+        ReadError::Io(error) => ConfigError::ConfigUnreadable {
+            path: path.to_path_buf(),
+            error,
+        },
+        ReadError::TooLarge { cap } => ConfigError::ConfigTooLarge {
+            path: path.to_path_buf(),
+            cap,
+        },
+    })
 }
 
 /// The config file at `path`, whose bytes are `bytes`, as arguments of `command`: each key is
@@ -1104,10 +1121,10 @@ mod tests {
                 problem:
                     Problem::TooLong {
                         field: Field::Password,
-                        len: 70_000,
+                        len,
                         ..
                     },
-            } => origin,
+            } if len > values::MAX_MQTT_STRING => origin,
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -1127,8 +1144,9 @@ mod tests {
             too_long(refused(&["-c", path, "-t", "t", "-m", "c"])),
             Origin::Key("password".into(), file.path().into())
         );
+        // A password file holds at most 64 KiB: one byte too many for MQTT, and no newline.
         let mut secret = tempfile::NamedTempFile::new().unwrap();
-        writeln!(secret, "{long}").unwrap();
+        write!(secret, "{}", "x".repeat(PASSWORD_FILE_CAP as usize)).unwrap();
         let secret_path = secret.path().to_str().unwrap();
         assert_eq!(
             too_long(refused(&[

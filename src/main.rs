@@ -10,11 +10,11 @@ mod cli;
 mod codec;
 mod config;
 mod error;
+mod files;
 #[cfg(test)]
 mod fuzz;
 mod generate;
 mod input;
-mod io_reason;
 mod log;
 mod message;
 mod outcome;

@@ -8,13 +8,15 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::io_reason::io_reason;
+use crate::files::{Size, io_reason};
 
 /// What is wrong with the configuration of a run. Nothing has been sent when one arises.
 #[derive(Debug)]
 pub enum ConfigError {
     /// The config file cannot be read.
     ConfigUnreadable { path: PathBuf, error: io::Error },
+    /// The config file holds more than `cap` bytes (see `config::CONFIG_FILE_CAP`).
+    ConfigTooLarge { path: PathBuf, cap: u64 },
     /// The config file holds nothing but white space.
     ConfigEmpty { path: PathBuf },
     /// The config file is not JSON.
@@ -50,6 +52,8 @@ pub enum ConfigError {
     NotUnicode { var: &'static str },
     /// The password file cannot be read.
     PasswordFileUnreadable { path: PathBuf, error: io::Error },
+    /// The password file holds more than `cap` bytes (see `config::PASSWORD_FILE_CAP`).
+    PasswordFileTooLarge { path: PathBuf, cap: u64 },
     /// The password file is not UTF-8 text.
     PasswordFileNotText { path: PathBuf },
     /// The password file's first line is empty.
@@ -275,6 +279,14 @@ impl fmt::Display for ConfigError {
                 path.display(),
                 io_reason(error)
             ),
+            ConfigError::ConfigTooLarge { path, cap } => write!(
+                f,
+                "the config file {} is larger than {}, the most mqtt-send reads from a config \
+                 file; a Flint config is a few hundred bytes (give a large message with \
+                 --content-file)",
+                path.display(),
+                Size(*cap)
+            ),
             ConfigError::ConfigEmpty { path } => write!(
                 f,
                 "the config file {} is empty; it must hold a JSON object such as \
@@ -330,6 +342,13 @@ impl fmt::Display for ConfigError {
                 "cannot read the password file {}: {}",
                 path.display(),
                 io_reason(error)
+            ),
+            ConfigError::PasswordFileTooLarge { path, cap } => write!(
+                f,
+                "the password file {} is larger than {}, the most mqtt-send reads from a \
+                 password file; its first line is the password",
+                path.display(),
+                Size(*cap)
             ),
             ConfigError::PasswordFileNotText { path } => write!(
                 f,

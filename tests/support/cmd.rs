@@ -84,6 +84,30 @@ pub fn run_with_stdin(command: &mut Command, stdin: Option<&[u8]>) -> Run {
     finish(child, started)
 }
 
+/// Like [`run`], but a run that has not ended after `limit` is killed and the test fails: for
+/// inputs that used to hang or eat memory.
+#[track_caller]
+pub fn run_within(command: &mut Command, limit: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = spawn(command, false);
+    while child
+        .try_wait()
+        .expect("mqtt-send can be waited for")
+        .is_none()
+    {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("mqtt-send finishes");
+            panic!(
+                "mqtt-send still ran after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    finish(child, started)
+}
+
 /// Start the run, write `bytes` to its stdin and keep the pipe open (the input never ends)
 /// until the run has ended.
 pub fn run_with_open_stdin(command: &mut Command, bytes: &[u8]) -> Run {
