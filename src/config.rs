@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::message::Qos;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command, FromArgMatches};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::broker::Broker;
@@ -433,38 +435,52 @@ fn read_config_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
     })
 }
 
+/// The UTF-8 byte order mark that some Windows editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The config file at `path`, whose bytes are `bytes`, as arguments of `command`: each key is
-/// checked to be a config key and to hold the JSON its option takes (see [`cli::kind`]); paths
-/// are resolved against the file's folder; `null` means "not set".
+/// checked to be a config key, given once, and to hold the JSON its option takes (see
+/// [`cli::kind`]); paths are resolved against the file's folder; `null` means "not set".
 fn parse_file(
     command: &Command,
     path: &Path,
     bytes: &[u8],
 ) -> Result<(Layer, Vec<OsString>), ConfigError> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ConfigError::ConfigEmpty {
             path: path.to_path_buf(),
         });
     }
-    let value: Value =
+    let top: TopLevel =
         serde_json::from_slice(bytes).map_err(|error| ConfigError::ConfigNotJson {
             path: path.to_path_buf(),
             error,
         })?;
-    let Value::Object(map) = value else {
-        return Err(ConfigError::ConfigNotObject {
-            path: path.to_path_buf(),
-            found: JsonType::of(&value),
-        });
+    let entries = match top {
+        TopLevel::Object(entries) => entries,
+        TopLevel::Other(found) => {
+            return Err(ConfigError::ConfigNotObject {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
     };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let keys = cli::config_keys(command);
+    let mut seen = BTreeSet::new();
     let mut numbers = BTreeSet::new();
     let mut args = Vec::new();
-    for (name, value) in map {
+    for (name, value) in entries {
+        if !seen.insert(name.clone()) {
+            return Err(ConfigError::DuplicateKey {
+                key: name,
+                path: path.to_path_buf(),
+            });
+        }
         let Some((key, arg)) = keys.iter().find(|(key, _)| *key == name) else {
             return Err(unknown_key(&name, path, &keys));
         };
@@ -481,6 +497,67 @@ fn parse_file(
         numbers,
     };
     Ok((layer, args))
+}
+
+/// The top level of a config file as written: an object's entries in their order, a key that
+/// is given twice kept twice (serde_json's `Map` keeps only the last, which would let a
+/// duplicate pass unseen), or the type of any other JSON value.
+enum TopLevel {
+    Object(Vec<(String, Value)>),
+    Other(JsonType),
+}
+
+impl<'de> Deserialize<'de> for TopLevel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopLevelVisitor)
+    }
+}
+
+struct TopLevelVisitor;
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = TopLevel;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<String, Value>()? {
+            entries.push(entry);
+        }
+        Ok(TopLevel::Object(entries))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopLevel, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(TopLevel::Other(JsonType::Array))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Bool))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Number))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Number))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Number))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::String))
+    }
+
+    fn visit_unit<E>(self) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Null))
+    }
 }
 
 /// The values a config key's JSON gives its option, as text for its value parser. Which JSON
@@ -1218,6 +1295,47 @@ mod tests {
             refused(&["-c", dir.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
             ConfigError::ConfigUnreadable { error, .. } if error.kind() == std::io::ErrorKind::IsADirectory
         ));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_an_error_naming_it_and_the_file() {
+        let file = config_file(r#"{"topic": "a", "qos": 1, "topic": "b"}"#);
+        let message = error(&["-c", file.path().to_str().unwrap(), "-m", "c"]);
+        assert_eq!(
+            message,
+            format!(
+                "the key \"topic\" appears more than once in the config file {}; give each key \
+                 once",
+                file.path().display()
+            )
+        );
+        // Keys are compared as written: "Topic" is another (unknown) key, not a duplicate.
+        let file = config_file(r#"{"topic": "a", "Topic": "b"}"#);
+        assert!(matches!(
+            refused(&["-c", file.path().to_str().unwrap(), "-m", "c"]),
+            ConfigError::UnknownKey { key, .. } if key == "Topic"
+        ));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let file = config_file("\u{FEFF}{\"topic\": \"t\", \"content\": \"c\"}");
+        let s = merge(&["-c", file.path().to_str().unwrap()], Env::default()).unwrap();
+        assert_eq!(s.topic.as_deref(), Some("t"));
+        let file = config_file("\u{FEFF}\n");
+        assert!(matches!(
+            refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+            ConfigError::ConfigEmpty { .. }
+        ));
+    }
+
+    #[test]
+    fn an_explicit_empty_client_id_is_kept() {
+        let s = merge(&["-t", "t", "-m", "c", "-i", ""], Env::default()).unwrap();
+        assert_eq!(s.client_id, "");
+        let file = config_file(r#"{"topic": "t", "content": "c", "client-id": ""}"#);
+        let s = merge(&["-c", file.path().to_str().unwrap()], Env::default()).unwrap();
+        assert_eq!(s.client_id, "");
     }
 
     #[test]

@@ -62,11 +62,10 @@ pub fn topic(text: &str) -> Result<String, Problem> {
     mqtt_string(text, Field::Topic)
 }
 
-/// A client id: not empty (leave it out to get a generated one), an MQTT string.
+/// A client id: an MQTT string. It may be empty: MQTT 3.1.1 lets the broker assign one to a
+/// client that asks for a clean session, as mqtt-send always does (leave the option out to get
+/// a generated one instead).
 pub fn client_id(text: &str) -> Result<String, Problem> {
-    if text.is_empty() {
-        return Err(Problem::ClientIdEmpty);
-    }
     mqtt_string(text, Field::ClientId)
 }
 
@@ -184,7 +183,7 @@ mod tests {
 
     #[test]
     fn client_ids_usernames_passwords_alpn_and_actions() {
-        assert_eq!(client_id(""), Err(Problem::ClientIdEmpty));
+        assert_eq!(client_id(""), Ok(String::new()));
         assert!(matches!(
             username(&"x".repeat(70_000)),
             Err(Problem::TooLong {

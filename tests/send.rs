@@ -210,6 +210,34 @@ fn empty_content_is_sent_when_given_explicitly() {
 }
 
 #[test]
+fn an_empty_client_id_is_sent_empty_and_the_broker_assigns_one() {
+    let broker = Mosquitto::start();
+    let mut sub = Subscriber::connect(broker.port, &["anonymous"]);
+    let result =
+        run(mqtt_send().args(["-b", &broker.url(), "-t", "anonymous", "-m", "x", "-i", ""]));
+    result.expect(0);
+    assert_eq!(result.meta["client-id"], "");
+    assert_eq!(sub.expect_message().payload, b"x");
+    // mosquitto names a client that sent an empty id "auto-<uuid>".
+    assert!(broker.log().contains(" as auto-"), "{}", broker.log());
+}
+
+#[test]
+fn a_config_file_saved_with_a_byte_order_mark_is_read() {
+    let broker = Mosquitto::start();
+    let mut sub = Subscriber::connect(broker.port, &["bom"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.json");
+    let json = format!(
+        r#"{{"broker": "{}", "topic": "bom", "content": "c"}}"#,
+        broker.url()
+    );
+    fs::write(&config, [b"\xEF\xBB\xBF", json.as_bytes()].concat()).unwrap();
+    run(mqtt_send().arg("-c").arg(&config)).expect(0);
+    assert_eq!(sub.expect_message().payload, b"c");
+}
+
+#[test]
 fn a_256_kb_payload_goes_through() {
     let broker = Mosquitto::start();
     let mut sub = Subscriber::connect(broker.port, &["big"]);

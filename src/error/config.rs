@@ -26,6 +26,8 @@ pub enum ConfigError {
     },
     /// The config file is JSON, but not an object.
     ConfigNotObject { path: PathBuf, found: JsonType },
+    /// A key that the config file holds more than once.
+    DuplicateKey { key: String, path: PathBuf },
     /// A key of the config file that is no config key; `closest` is the known key it most
     /// resembles, if any is close; `known` lists them all.
     UnknownKey {
@@ -172,7 +174,6 @@ pub enum Problem {
     TopicEmpty,
     /// A topic with `+` or `#`.
     TopicWildcard,
-    ClientIdEmpty,
     TooLong {
         field: Field,
         len: usize,
@@ -315,6 +316,12 @@ impl fmt::Display for ConfigError {
                     None => write!(f, "; known keys: {}", known.join(", ")),
                 }
             }
+            ConfigError::DuplicateKey { key, path } => write!(
+                f,
+                "the key \"{key}\" appears more than once in the config file {}; give each key \
+                 once",
+                path.display()
+            ),
             ConfigError::WrongType {
                 origin,
                 expected,
@@ -450,10 +457,6 @@ fn invalid(
                 " contains a wildcard (+ or #); a message is published to one concrete topic",
             )
         }
-        Problem::ClientIdEmpty => write!(
-            f,
-            "{origin}: the client id is empty; leave it out to get a generated one"
-        ),
         Problem::TooLong {
             field: Field::Password,
             len,
