@@ -1,6 +1,6 @@
 complete -c mqtt-send -s c -l config -d 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)' -r -F
 complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]' -r
-complete -c mqtt-send -s i -l client-id -d 'MQTT client identifier (AWS IoT Core: the thing name) [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
+complete -c mqtt-send -s i -l client-id -d 'MQTT client identifier (AWS IoT Core: the thing name); \'\' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
 complete -c mqtt-send -s t -l topic -d 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]' -r
 complete -c mqtt-send -s q -l qos -d 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]' -r
 complete -c mqtt-send -s m -l content -d 'The message [config: content]' -r

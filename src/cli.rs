@@ -44,6 +44,12 @@ line of the input is one message, over one connection.";
 /// the key takes (see [`kind`]); its default, if it has one, is in [`DEFAULTS`]. No field has a
 /// clap `default_value`: `config` merges the sources with `update_from_arg_matches`, where a
 /// clap default would override a config key.
+///
+/// The options whose value is free text (the message, the topic, the client id, the username
+/// and the password) take the next argument whatever it starts with, as mosquitto_pub does:
+/// `-m -3.2`, `-P --x`. The others do not: a path, a URL or an ALPN name never starts with `-`,
+/// so there a `-` means a forgotten value, and an optional boolean (`-r`) must not swallow the
+/// flag after it. The numbers take negative numbers, for their rule to refuse in its own words.
 #[derive(Debug, Default, Parser)]
 #[command(name = "mqtt-send", version, long_about = DESCRIPTION, after_long_help = EXAMPLES)]
 pub struct Cli {
@@ -56,14 +62,14 @@ pub struct Cli {
           help_heading = "Connection")]
     pub broker: Option<Broker>,
 
-    /// MQTT client identifier (AWS IoT Core: the thing name)
+    /// MQTT client identifier (AWS IoT Core: the thing name); '' sends an empty one
     #[arg(short = 'i', long, value_name = "ID", value_parser = values::client_id,
-          help_heading = "Connection")]
+          allow_hyphen_values = true, help_heading = "Connection")]
     pub client_id: Option<String>,
 
     /// Topic to publish to (no + or #); required, except with --ndjson
     #[arg(short = 't', long, value_name = "TOPIC", value_parser = values::topic,
-          help_heading = "Message")]
+          allow_hyphen_values = true, help_heading = "Message")]
     pub topic: Option<String>,
 
     /// Quality of service: 0, 1 or 2
@@ -76,6 +82,7 @@ pub struct Cli {
         short = 'm',
         long,
         value_name = "TEXT",
+        allow_hyphen_values = true,
         conflicts_with = "content_file",
         help_heading = "Message"
     )]
@@ -92,7 +99,7 @@ pub struct Cli {
 
     /// Username
     #[arg(short = 'u', long, value_name = "NAME", value_parser = values::username,
-          help_heading = "Authentication")]
+          allow_hyphen_values = true, help_heading = "Authentication")]
     pub username: Option<String>,
 
     /// Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file
@@ -101,6 +108,7 @@ pub struct Cli {
         long,
         value_name = "PASS",
         value_parser = values::password,
+        allow_hyphen_values = true,
         conflicts_with = "password_file",
         help_heading = "Authentication"
     )]
@@ -307,6 +315,36 @@ mod tests {
         assert_eq!(cli.use_certificate, Some(true));
         let cli = Cli::try_parse_from(["mqtt-send", "--retain", "false"]).unwrap();
         assert_eq!(cli.retain, Some(false));
+    }
+
+    #[test]
+    fn free_text_values_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "mqtt-send",
+            "-m",
+            "-3.2",
+            "-t",
+            "-t",
+            "-i",
+            "-i",
+            "-u",
+            "--user",
+            "-P",
+            "--x",
+        ])
+        .unwrap();
+        assert_eq!(cli.content.as_deref(), Some(std::ffi::OsStr::new("-3.2")));
+        assert_eq!(cli.topic.as_deref(), Some("-t"));
+        assert_eq!(cli.client_id.as_deref(), Some("-i"));
+        assert_eq!(cli.username.as_deref(), Some("--user"));
+        assert_eq!(
+            cli.password.map(|p| p.expose().to_string()).as_deref(),
+            Some("--x")
+        );
+        // A bare boolean does not swallow the flag after it; a path does not take a flag.
+        let cli = Cli::try_parse_from(["mqtt-send", "-r", "-t", "a"]).unwrap();
+        assert_eq!((cli.retain, cli.topic.as_deref()), (Some(true), Some("a")));
+        assert!(Cli::try_parse_from(["mqtt-send", "--root-ca-crt", "--certificate", "c"]).is_err());
     }
 
     #[test]

@@ -238,6 +238,33 @@ fn a_config_file_saved_with_a_byte_order_mark_is_read() {
 }
 
 #[test]
+fn values_that_start_with_a_hyphen_are_values() {
+    let broker = Mosquitto::with_password("-alice", "--pw-dash-8e1f");
+    let mut sub = Subscriber::connect(broker.observer, &["#"]);
+    let result = run(mqtt_send().args([
+        "-b",
+        &broker.url(),
+        "-t",
+        "-temp",
+        "-m",
+        "-3.2",
+        "-i",
+        "-client",
+        "-u",
+        "-alice",
+        "-P",
+        "--pw-dash-8e1f",
+    ]));
+    result.expect(0);
+    assert_eq!(result.meta["client-id"], "-client");
+    let message = sub.expect_message();
+    assert_eq!(
+        (message.topic.as_str(), message.payload.as_slice()),
+        ("-temp", b"-3.2".as_slice())
+    );
+}
+
+#[test]
 fn a_256_kb_payload_goes_through() {
     let broker = Mosquitto::start();
     let mut sub = Subscriber::connect(broker.port, &["big"]);

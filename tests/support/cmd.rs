@@ -13,6 +13,7 @@ pub const SECRETS: &[&str] = &[
     "pw-file-33de",
     "pw-config-5e10",
     "pw-wrong-0c4d",
+    "pw-dash-8e1f",
 ];
 
 /// The binary under test, with an empty environment so a developer's own MQTT_SEND_PASSWORD
