@@ -58,6 +58,10 @@ pub fn parse(url: &str) -> Result<Broker, UrlError> {
     if trimmed.contains('@') {
         return Err(UrlError::Credentials { url: shown() });
     }
+    // Before anything is taken apart: no piece of a query (`?password=...`) is ever shown.
+    if trimmed.contains(['?', '#']) {
+        return Err(UrlError::QueryOrFragment { url: shown() });
+    }
     let (tls, rest) = match trimmed.split_once("://") {
         Some((scheme, rest)) => (scheme_is_tls(scheme, shown)?, rest),
         None => (false, trimmed),
@@ -67,9 +71,6 @@ pub fn parse(url: &str) -> Result<Broker, UrlError> {
         Some(_) => return Err(UrlError::Path { url: shown() }),
         None => rest,
     };
-    if authority.contains(['?', '#']) {
-        return Err(UrlError::QueryOrFragment { url: shown() });
-    }
     let (host, port) = split_host_port(authority, shown)?;
     let port = match port {
         None => {
@@ -240,6 +241,23 @@ mod tests {
         assert!(error.contains("credentials"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("***@localhost:1883"), "{error}");
+    }
+
+    #[test]
+    fn a_query_is_refused_and_never_echoed() {
+        for url in [
+            "tcp://localhost?password=hunter2",
+            "tcp://localhost:1883/?password=hunter2",
+            "tcp://localhost#hunter2",
+            "tcp?hunter2://localhost",
+            "tcp://[::1?hunter2]",
+        ] {
+            let error = parse(url).unwrap_err();
+            assert!(matches!(error, UrlError::QueryOrFragment { .. }), "{url}");
+            let error = error.to_string();
+            assert!(error.contains("query"), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ use crate::broker::Broker;
 use crate::cli::{self, Cli, Fallback};
 use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
 use crate::files::{ReadError, read_capped};
+use crate::redact;
 use crate::values;
 
 pub use crate::error::Origin;
@@ -131,9 +132,10 @@ pub fn command_line(
     command: &mut Command,
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
 ) -> Result<ArgMatches, Refusal> {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     command
-        .try_get_matches_from_mut(args)
-        .map_err(|error| refusal(command, &Layer::Flags, error))
+        .try_get_matches_from_mut(&args)
+        .map_err(|error| refusal(command, &Layer::Flags, &args, error))
 }
 
 /// Merge the command line, the environment and the config file into validated settings.
@@ -317,10 +319,12 @@ fn parse(
     layer: Layer,
     args: Vec<OsString>,
 ) -> Result<(Layer, ArgMatches), ConfigError> {
-    let argv = std::iter::once(OsString::from("mqtt-send")).chain(args);
-    match command.try_get_matches_from_mut(argv) {
+    let argv: Vec<OsString> = std::iter::once(OsString::from("mqtt-send"))
+        .chain(args)
+        .collect();
+    match command.try_get_matches_from_mut(&argv) {
         Ok(matches) => Ok((layer, matches)),
-        Err(error) => Err(match refusal(command, &layer, error) {
+        Err(error) => Err(match refusal(command, &layer, &argv, error) {
             Refusal::Config(error) => error,
             Refusal::Clap(error) => {
                 let origin = refused_arg(command, &error)
@@ -332,24 +336,28 @@ fn parse(
     }
 }
 
-/// A clap error as a [`Refusal`]: a [`Problem`] that one of our value parsers found becomes a
-/// [`ConfigError`] saying where the value came from and, unless it is a secret, what it was.
-fn refusal(command: &Command, layer: &Layer, error: clap::Error) -> Refusal {
+/// A clap error about `args` (the program name first) as a [`Refusal`]: a [`Problem`] that one
+/// of our value parsers found becomes a [`ConfigError`] saying where the value came from and,
+/// unless it is a secret, what it was; anything else stays clap's error. Either way, no word of
+/// `args` that is or may be a password shows in it (see [`redact`]): every source is parsed
+/// through here.
+fn refusal(command: &Command, layer: &Layer, args: &[OsString], error: clap::Error) -> Refusal {
+    let secrets = redact::secret_words(command, args);
     let problem = match error.kind() {
         ErrorKind::ValueValidation => std::error::Error::source(&error)
             .and_then(|source| source.downcast_ref::<Problem>())
             .cloned(),
         _ => None,
     };
-    let (Some(problem), Some(arg)) = (problem, refused_arg(command, &error)) else {
-        return Refusal::Clap(error);
-    };
-    let Some(key) = arg.get_long() else {
-        return Refusal::Clap(error);
+    let Some((problem, arg, key)) = problem.and_then(|problem| {
+        let arg = refused_arg(command, &error)?;
+        Some((problem, arg, arg.get_long()?))
+    }) else {
+        return Refusal::Clap(redact::clap_error(error, &secrets));
     };
     let got = match error.get(ContextKind::InvalidValue) {
         Some(ContextValue::String(text)) if !cli::is_secret(arg) => {
-            Some(layer.got(key, text.clone()))
+            Some(layer.got(key, redact::text(text, &secrets)))
         }
         _ => None,
     };

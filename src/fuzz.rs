@@ -95,6 +95,21 @@ proptest! {
     }
 
     #[test]
+    fn fuzz_no_clap_error_quotes_a_word_after_the_password(
+        password in "[^-].{0,12}", stray in "[^-].{0,12}",
+    ) {
+        let argv = ["mqtt-send", "-t", "t", "-m", "x", "-P", &password, &stray];
+        let mut command = cli::command();
+        let shown = match config::command_line(&mut command, argv) {
+            Err(Refusal::Clap(error)) => error.render().to_string(),
+            Err(Refusal::Config(error)) => Error::from(error).to_string(),
+            Ok(_) => return Err(TestCaseError::fail("a stray word was accepted")),
+        };
+        prop_assert!(!shown.contains(&format!("'{stray}'")), "{}", shown);
+        prop_assert!(!shown.contains(&format!("'{password}'")), "{}", shown);
+    }
+
+    #[test]
     fn fuzz_flags_never_panic(
         broker in flag(), client_id in flag(), topic in flag(), qos in flag(), timeout in flag(),
         retries in flag(), content in flag(), alpn in vec(".{0,8}", 0..3), retain in any::<Option<bool>>(),

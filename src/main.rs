@@ -18,6 +18,7 @@ mod input;
 mod log;
 mod message;
 mod outcome;
+mod redact;
 mod run;
 mod session;
 mod signals;

@@ -248,25 +248,46 @@ pub enum UrlError {
     },
 }
 
-/// A broker URL as it may be shown: whatever stands before an `@` (a user name and password)
-/// is replaced by `***`. The only way to put a URL into an error.
+/// A broker URL as it may be shown: whatever stands before its last `@` (a user name and
+/// password) and whatever follows its first `?` or `#` (a query such as `?password=...`) are
+/// replaced by `***`; a scheme at the start (`tcp://`) stays. Where the two overlap
+/// (`tcp://h?password=a@b`), neither side is shown. The only way to put a URL into an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedactedUrl(String);
 
 impl RedactedUrl {
     pub fn new(url: &str) -> Self {
-        let Some((before, host)) = url.rsplit_once('@') else {
-            return RedactedUrl(url.to_string());
+        let (scheme, rest) = match url.split_once("://") {
+            Some((scheme, rest)) if is_scheme(scheme) => (Some(scheme), rest),
+            _ => (None, url),
         };
-        let scheme = before
-            .split_once("://")
-            .map(|(scheme, _)| scheme)
-            .filter(|scheme| !scheme.contains('@'));
-        RedactedUrl(match scheme {
-            Some(scheme) => format!("{scheme}://***@{host}"),
-            None => format!("***@{host}"),
-        })
+        let from = rest.rfind('@').map(|at| at + 1);
+        let query = rest.find(['?', '#']);
+        let mut shown = String::new();
+        if let Some(scheme) = scheme {
+            shown.push_str(scheme);
+            shown.push_str("://");
+        }
+        if from.is_some() {
+            shown.push_str("***@");
+        }
+        let (from, to) = (from.unwrap_or(0), query.unwrap_or(rest.len()));
+        if from <= to {
+            shown.push_str(&rest[from..to]);
+        }
+        if let Some(at) = query {
+            shown.push_str(&rest[at..at + 1]);
+            shown.push_str("***");
+        }
+        RedactedUrl(shown)
     }
+}
+
+/// A URL scheme as RFC 3986 spells it: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 // The words.
@@ -622,6 +643,13 @@ mod tests {
             ("user:hunter2@localhost", "***@localhost"),
             ("user:hunter2@host://x", "***@host://x"),
             ("tcp://localhost", "tcp://localhost"),
+            ("hunter2@tcp://localhost", "***@tcp://localhost"),
+            ("user:hun://ter2@localhost", "***@localhost"),
+            ("tcp://localhost?password=hunter2", "tcp://localhost?***"),
+            ("tcp://localhost:1883/#hunter2", "tcp://localhost:1883/#***"),
+            ("tcp://localhost?password=hun@ter2", "tcp://***@?***"),
+            ("tcp://u:hun?ter2@localhost", "tcp://***@?***"),
+            ("hun?ter2://localhost", "hun?***"),
         ] {
             assert_eq!(RedactedUrl::new(url).to_string(), shown, "{url}");
         }

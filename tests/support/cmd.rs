@@ -14,6 +14,8 @@ pub const SECRETS: &[&str] = &[
     "pw-config-5e10",
     "pw-wrong-0c4d",
     "pw-dash-8e1f",
+    "pw-stray-2b7d",
+    "pw-url-6c0a",
 ];
 
 /// The binary under test, with an empty environment so a developer's own MQTT_SEND_PASSWORD
