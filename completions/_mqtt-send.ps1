@@ -25,6 +25,10 @@ Register-ArgumentCompleter -Native -CommandName 'mqtt-send' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)')
             [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]')
             [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Broker port, in place of the broker URL''s')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Broker port, in place of the broker URL''s')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'MQTT client identifier (AWS IoT Core: the thing name); '''' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'MQTT client identifier (AWS IoT Core: the thing name); '''' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]')
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]')
@@ -55,9 +59,7 @@ Register-ArgumentCompleter -Native -CommandName 'mqtt-send' -ScriptBlock {
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Write the shell completions and the man page under DIR (for packagers and developers)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log protocol events and decisions on stderr (never a secret)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log protocol events and decisions on stderr (never a secret)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }

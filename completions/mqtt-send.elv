@@ -22,6 +22,10 @@ set edit:completion:arg-completer[mqtt-send] = {|@words|
             cand --config 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)'
             cand -b 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]'
             cand --broker 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]'
+            cand -h 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)'
+            cand --host 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)'
+            cand -p 'Broker port, in place of the broker URL''s'
+            cand --port 'Broker port, in place of the broker URL''s'
             cand -i 'MQTT client identifier (AWS IoT Core: the thing name); '''' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]'
             cand --client-id 'MQTT client identifier (AWS IoT Core: the thing name); '''' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]'
             cand -t 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]'
@@ -52,9 +56,7 @@ set edit:completion:arg-completer[mqtt-send] = {|@words|
             cand --generate 'Write the shell completions and the man page under DIR (for packagers and developers)'
             cand -v 'Log protocol events and decisions on stderr (never a secret)'
             cand --verbose 'Log protocol events and decisions on stderr (never a secret)'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
+            cand --help 'Print help'
             cand --version 'Print version'
         }
     ]

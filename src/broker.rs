@@ -135,6 +135,30 @@ fn split_host_port(
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok((Host::Ip(ip), port));
     }
+    match host_name(host) {
+        Some(name) => Ok((name, port)),
+        None => Err(UrlError::InvalidHost {
+            url: shown(),
+            host: host.to_string(),
+        }),
+    }
+}
+
+/// A host on its own, as `--host` takes it: a name, an IPv4 address, or an IPv6 address with or
+/// without brackets (`::1`, `[::1]`).
+pub fn parse_host(text: &str) -> Option<Host> {
+    let text = text.trim();
+    if let Some(inside) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        return inside.parse().ok().map(|ip| Host::Ip(IpAddr::V6(ip)));
+    }
+    match text.parse::<IpAddr>() {
+        Ok(ip) => Some(Host::Ip(ip)),
+        Err(_) => host_name(text),
+    }
+}
+
+/// A DNS name: dot-separated labels of letters, digits, `-` and `_`, lowercased.
+fn host_name(host: &str) -> Option<Host> {
     let valid = host.len() <= 253
         && host.split('.').all(|label| {
             !label.is_empty()
@@ -143,13 +167,7 @@ fn split_host_port(
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
-    if !valid {
-        return Err(UrlError::InvalidHost {
-            url: shown(),
-            host: host.to_string(),
-        });
-    }
-    Ok((Host::Name(host.to_ascii_lowercase()), port))
+    valid.then(|| Host::Name(host.to_ascii_lowercase()))
 }
 
 fn parse_port(text: &str, shown: impl Fn() -> RedactedUrl) -> Result<u16, UrlError> {
@@ -203,6 +221,18 @@ mod tests {
         assert_eq!(ok("ssl://[fe80::1]"), (true, "[fe80::1]".into(), 8883));
         assert_eq!(ok("[::1]"), (false, "[::1]".into(), 1883));
         assert_eq!(parse("tcp://[::1]:1884").unwrap().address(), "[::1]:1884");
+    }
+
+    #[test]
+    fn a_host_on_its_own_is_a_name_or_an_address() {
+        let host = |text| parse_host(text).map(|host| host.to_string());
+        assert_eq!(host("Broker.LAN").as_deref(), Some("broker.lan"));
+        assert_eq!(host("10.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(host("::1").as_deref(), Some("[::1]"));
+        assert_eq!(host("[fe80::1]").as_deref(), Some("[fe80::1]"));
+        for bad in ["", "a b", "h:1883", "[h]", "tcp://h", "u@h", "[::1"] {
+            assert_eq!(host(bad), None, "{bad}");
+        }
     }
 
     #[test]

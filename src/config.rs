@@ -149,7 +149,15 @@ pub fn settings(
     // The defaults are a source, so every option that has one has a value here.
     const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
 
-    let broker = cli.broker.expect(DEFAULTED);
+    // --host and --port replace the URL's host and port, whichever source gave the URL; the
+    // scheme and the port it implies stay (`-b ssl://a -h b` is ssl://b:8883).
+    let mut broker = cli.broker.expect(DEFAULTED);
+    if let Some(host) = cli.host {
+        broker.host = host;
+    }
+    if let Some(port) = cli.port {
+        broker.port = port;
+    }
     let client_id = cli.client_id.unwrap_or_else(random_client_id);
     let mode = match (cli.lines.expect(DEFAULTED), cli.ndjson.expect(DEFAULTED)) {
         (false, false) => Mode::Single,
@@ -614,12 +622,16 @@ fn json_values(
 }
 
 fn unknown_key(name: &str, path: &Path, keys: &[(&str, &Arg)]) -> ConfigError {
-    let closest = keys
-        .iter()
-        .map(|(key, _)| (edit_distance(&name.to_ascii_lowercase(), key), *key))
-        .min()
-        .filter(|(distance, _)| *distance <= 3.max(name.len() / 3))
-        .map(|(_, key)| key.to_string());
+    let similar = || {
+        keys.iter()
+            .map(|(key, _)| (edit_distance(&name.to_ascii_lowercase(), key), *key))
+            .min()
+            .filter(|(distance, _)| *distance <= 3.max(name.len() / 3))
+            .map(|(_, key)| key)
+    };
+    let closest = cli::config_key_instead_of(name)
+        .or_else(similar)
+        .map(str::to_string);
     ConfigError::UnknownKey {
         key: name.to_string(),
         path: path.to_path_buf(),
@@ -1344,6 +1356,53 @@ mod tests {
         let file = config_file(r#"{"topic": "t", "content": "c", "client-id": ""}"#);
         let s = merge(&["-c", file.path().to_str().unwrap()], Env::default()).unwrap();
         assert_eq!(s.client_id, "");
+    }
+
+    #[test]
+    fn host_and_port_replace_the_broker_urls_keeping_its_scheme_and_port() {
+        let broker = |args: &[&str]| {
+            let mut all = vec!["-t", "t", "-m", "c"];
+            all.extend(args);
+            merge(&all, Env::default()).unwrap().broker.to_string()
+        };
+        assert_eq!(broker(&["-h", "b"]), "tcp://b:1883");
+        assert_eq!(broker(&["-b", "ssl://a", "-h", "b"]), "ssl://b:8883");
+        assert_eq!(broker(&["-b", "ssl://a:9999", "-h", "b"]), "ssl://b:9999");
+        assert_eq!(broker(&["-p", "8884"]), "tcp://localhost:8884");
+        assert_eq!(broker(&["-b", "mqtts://a", "-p", "443"]), "ssl://a:443");
+        assert_eq!(broker(&["-h", "::1"]), "tcp://[::1]:1883");
+        assert_eq!(
+            broker(&["--host", "[fe80::1]", "--port", "2"]),
+            "tcp://[fe80::1]:2"
+        );
+        let file = config_file(r#"{"broker": "ssl://a"}"#);
+        assert_eq!(
+            broker(&["-c", file.path().to_str().unwrap(), "-h", "b"]),
+            "ssl://b:8883"
+        );
+    }
+
+    #[test]
+    fn a_bad_host_or_port_names_its_flag() {
+        assert_eq!(
+            error(&["-t", "t", "-m", "c", "-h", "broker:1883"]),
+            "--host: \"broker:1883\" is not a host name or an IP address (the port goes in \
+             --port, the scheme in --broker)"
+        );
+        assert_eq!(
+            error(&["-t", "t", "-m", "c", "--port", "-1"]),
+            "--port must be a port number from 1 to 65535, got \"-1\""
+        );
+        assert!(error(&["-t", "t", "-m", "c", "-p", "0"]).starts_with("--port must be"));
+        // Not config keys: a config file says "broker".
+        for key in ["host", "port"] {
+            let file = config_file(&format!(r#"{{"{key}": "x"}}"#));
+            assert!(matches!(
+                refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+                ConfigError::UnknownKey { key: k, closest: Some(closest), .. }
+                    if k == key && closest == "broker"
+            ));
+        }
     }
 
     #[test]

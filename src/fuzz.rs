@@ -113,12 +113,14 @@ proptest! {
     fn fuzz_flags_never_panic(
         broker in flag(), client_id in flag(), topic in flag(), qos in flag(), timeout in flag(),
         retries in flag(), content in flag(), alpn in vec(".{0,8}", 0..3), retain in any::<Option<bool>>(),
-        use_certificate in any::<Option<bool>>(), password in flag(),
+        use_certificate in any::<Option<bool>>(), password in flag(), host in flag(),
+        port in flag(),
     ) {
         let mut argv = vec!["mqtt-send".to_string()];
         let options = [
             ("broker", broker), ("client-id", client_id), ("topic", topic), ("qos", qos),
             ("timeout", timeout), ("retries", retries), ("content", content), ("password", password),
+            ("host", host), ("port", port),
             ("retain", retain.map(|b| b.to_string())),
             ("use-certificate", use_certificate.map(|b| b.to_string())),
         ];

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::message::Qos;
 
-use crate::broker::{self, Broker};
-use crate::error::{Field, Problem};
+use crate::broker::{self, Broker, Host};
+use crate::error::{Field, Problem, RedactedUrl};
 
 /// The longest `--timeout`: a year.
 pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
@@ -49,6 +49,21 @@ pub fn retries(text: &str) -> Result<u32, Problem> {
 
 pub fn broker(text: &str) -> Result<Broker, Problem> {
     broker::parse(text).map_err(|error| Problem::Url(Box::new(error)))
+}
+
+/// A broker host for `--host`: a name or an IP address (IPv6 with or without brackets).
+pub fn host(text: &str) -> Result<Host, Problem> {
+    broker::parse_host(text).ok_or_else(|| Problem::Host {
+        shown: RedactedUrl::new(text),
+    })
+}
+
+/// A TCP port, 1 to 65535.
+pub fn port(text: &str) -> Result<u16, Problem> {
+    match text.trim().parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(Problem::Port),
+    }
 }
 
 /// A topic we may publish to: not empty, no wildcards, no NUL, at most 65535 bytes.
@@ -156,6 +171,23 @@ mod tests {
         assert_eq!(retries("1000"), Ok(1000));
         for bad in ["-2", "1.5", "100000", "three"] {
             assert_eq!(retries(bad), Err(Problem::Retries { max: 1000 }), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hosts_and_ports() {
+        assert_eq!(host("::1").map(|h| h.to_string()), Ok("[::1]".to_string()));
+        assert_eq!(
+            host("u:hunter2@h").map_err(|e| e.to_string()),
+            Err(
+                "the value: \"***@h\" is not a host name or an IP address (the port goes in \
+                 --port, the scheme in --broker)"
+                    .to_string()
+            )
+        );
+        assert_eq!(port("8883"), Ok(8883));
+        for bad in ["0", "-1", "65536", "mqtt", ""] {
+            assert_eq!(port(bad), Err(Problem::Port), "{bad}");
         }
     }
 

@@ -103,7 +103,7 @@ fn unknown_flag_is_2_with_clap_message_and_a_meta_object() {
 
 #[test]
 fn help_and_version_print_and_exit_0_without_meta() {
-    for flag in ["--help", "-h", "--version"] {
+    for flag in ["--help", "--version"] {
         let output = mqtt_send().arg(flag).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{flag}");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -113,6 +113,38 @@ fn help_and_version_print_and_exit_0_without_meta() {
         );
         assert!(stdout.contains("mqtt-send"), "{flag}: {stdout}");
     }
+}
+
+#[test]
+fn help_lists_every_exit_status() {
+    let output = mqtt_send().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    let summary = help
+        .split_once("Exit status:")
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    for code in ["0", "1", "2", "3", "4", "5", "6", "7", "130", "143"] {
+        assert!(
+            summary
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|word| word == code),
+            "--help's exit status summary lacks {code}: {summary}"
+        );
+    }
+}
+
+/// mosquitto_pub's -h and -V are not help and version: a script that means them must not get
+/// exit 0 for a run that published nothing.
+#[test]
+fn short_h_and_v_are_no_help_or_version() {
+    let result = run(mqtt_send().arg("-V"));
+    result.expect(2).expect_message("unexpected argument '-V'");
+    run(mqtt_send().args(["-V", "mqttv311", "-t", "t", "-m", "x"]))
+        .expect(2)
+        .expect_message("'-V'");
+    run(mqtt_send().arg("-h"))
+        .expect(2)
+        .expect_message("a value is required for '--host <HOST>'");
 }
 
 #[test]

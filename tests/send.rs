@@ -265,6 +265,34 @@ fn values_that_start_with_a_hyphen_are_values() {
 }
 
 #[test]
+fn host_and_port_flags_name_the_broker_as_in_mosquitto_pub() {
+    let broker = Mosquitto::start();
+    let port = broker.port.to_string();
+    let mut sub = Subscriber::connect(broker.port, &["hp/#"]);
+    let result = run(mqtt_send().args(["-h", "127.0.0.1", "-p", &port, "-t", "hp/1", "-m", "a"]));
+    result.expect(0);
+    assert_eq!(result.meta["broker"], format!("tcp://127.0.0.1:{port}"));
+    assert_eq!(sub.expect_message().payload, b"a");
+    // Over the broker URL of a config file: the port only, then the host only.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.json");
+    fs::write(
+        &config,
+        r#"{"broker": "tcp://127.0.0.1:1", "topic": "hp/2"}"#,
+    )
+    .unwrap();
+    run(mqtt_send()
+        .arg("-c")
+        .arg(&config)
+        .args(["-p", &port, "-m", "b"]))
+    .expect(0);
+    assert_eq!(sub.expect_message().payload, b"b");
+    let url = format!("tcp://no-such-host.invalid:{port}");
+    run(mqtt_send().args(["-b", &url, "--host", "127.0.0.1", "-t", "hp/3", "-m", "c"])).expect(0);
+    assert_eq!(sub.expect_message().payload, b"c");
+}
+
+#[test]
 fn a_256_kb_payload_goes_through() {
     let broker = Mosquitto::start();
     let mut sub = Subscriber::connect(broker.port, &["big"]);

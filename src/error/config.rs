@@ -171,6 +171,12 @@ pub enum Problem {
     },
     /// Not a broker URL (boxed: it is the largest problem, and errors travel by value).
     Url(Box<UrlError>),
+    /// Not a host name or an IP address (shown redacted: someone may try `user:pw@host`).
+    Host {
+        shown: RedactedUrl,
+    },
+    /// Not a port number from 1 to 65535.
+    Port,
     TopicEmpty,
     /// A topic with `+` or `#`.
     TopicWildcard,
@@ -470,6 +476,15 @@ fn invalid(
             got_it(f)
         }
         Problem::Url(error) => write!(f, "{origin}: {error}"),
+        Problem::Host { shown } => write!(
+            f,
+            "{origin}: \"{shown}\" is not a host name or an IP address (the port goes in \
+             --port, the scheme in --broker)"
+        ),
+        Problem::Port => {
+            write!(f, "{origin} must be a port number from 1 to 65535")?;
+            got_it(f)
+        }
         Problem::TopicEmpty => write!(f, "{origin}: the topic is empty"),
         Problem::TopicWildcard => {
             write!(f, "{origin}: the topic")?;
