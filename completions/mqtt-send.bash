@@ -23,7 +23,7 @@ _mqtt__send() {
 
     case "${cmd}" in
         mqtt__send)
-            opts="-c -b -i -t -q -m -f -r -u -P -v -h -V --config --broker --client-id --topic --qos --content --content-file --retain --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --timeout --retries --lines --ndjson --action --verbose --generate --help --version"
+            opts="-c -b -h -p -i -t -q -m -f -r -u -P -v --config --broker --host --port --client-id --topic --qos --content --content-file --retain --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --timeout --retries --lines --ndjson --action --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,6 +42,22 @@ _mqtt__send() {
                     return 0
                     ;;
                 -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -h)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

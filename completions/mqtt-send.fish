@@ -1,6 +1,8 @@
 complete -c mqtt-send -s c -l config -d 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)' -r -F
 complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]' -r
-complete -c mqtt-send -s i -l client-id -d 'MQTT client identifier (AWS IoT Core: the thing name) [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
+complete -c mqtt-send -s h -l host -d 'Broker host name or IP address, in place of the broker URL\'s (scheme and port stay)' -r
+complete -c mqtt-send -s p -l port -d 'Broker port, in place of the broker URL\'s' -r
+complete -c mqtt-send -s i -l client-id -d 'MQTT client identifier (AWS IoT Core: the thing name); \'\' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
 complete -c mqtt-send -s t -l topic -d 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]' -r
 complete -c mqtt-send -s q -l qos -d 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]' -r
 complete -c mqtt-send -s m -l content -d 'The message [config: content]' -r
@@ -25,5 +27,5 @@ false\t''"
 complete -c mqtt-send -l action -d 'Flint\'s action name; only "send" is accepted [config: action] [default: send]' -r
 complete -c mqtt-send -l generate -d 'Write the shell completions and the man page under DIR (for packagers and developers)' -r -F
 complete -c mqtt-send -s v -l verbose -d 'Log protocol events and decisions on stderr (never a secret)'
-complete -c mqtt-send -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c mqtt-send -s V -l version -d 'Print version'
+complete -c mqtt-send -l help -d 'Print help'
+complete -c mqtt-send -l version -d 'Print version'

@@ -64,6 +64,10 @@ pub fn parse(url: &str) -> Result<Broker, UrlError> {
     if trimmed.contains('@') {
         return Err(UrlError::Credentials { url: shown() });
     }
+    // Before anything is taken apart: no piece of a query (`?password=...`) is ever shown.
+    if trimmed.contains(['?', '#']) {
+        return Err(UrlError::QueryOrFragment { url: shown() });
+    }
     let (tls, rest) = match trimmed.split_once("://") {
         Some((scheme, rest)) => (scheme_is_tls(scheme, shown)?, rest),
         None => (false, trimmed),
@@ -73,9 +77,6 @@ pub fn parse(url: &str) -> Result<Broker, UrlError> {
         Some(_) => return Err(UrlError::Path { url: shown() }),
         None => rest,
     };
-    if authority.contains(['?', '#']) {
-        return Err(UrlError::QueryOrFragment { url: shown() });
-    }
     let (host, port) = split_host_port(authority, shown)?;
     let port = match port {
         None => {
@@ -140,6 +141,30 @@ fn split_host_port(
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok((Host::Ip(ip), port));
     }
+    match host_name(host) {
+        Some(name) => Ok((name, port)),
+        None => Err(UrlError::InvalidHost {
+            url: shown(),
+            host: host.to_string(),
+        }),
+    }
+}
+
+/// A host on its own, as `--host` takes it: a name, an IPv4 address, or an IPv6 address with or
+/// without brackets (`::1`, `[::1]`).
+pub fn parse_host(text: &str) -> Option<Host> {
+    let text = text.trim();
+    if let Some(inside) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        return inside.parse().ok().map(|ip| Host::Ip(IpAddr::V6(ip)));
+    }
+    match text.parse::<IpAddr>() {
+        Ok(ip) => Some(Host::Ip(ip)),
+        Err(_) => host_name(text),
+    }
+}
+
+/// A DNS name: dot-separated labels of letters, digits, `-` and `_`, lowercased.
+fn host_name(host: &str) -> Option<Host> {
     let valid = host.len() <= 253
         && host.split('.').all(|label| {
             !label.is_empty()
@@ -148,13 +173,7 @@ fn split_host_port(
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
-    if !valid {
-        return Err(UrlError::InvalidHost {
-            url: shown(),
-            host: host.to_string(),
-        });
-    }
-    Ok((Host::Name(host.to_ascii_lowercase()), port))
+    valid.then(|| Host::Name(host.to_ascii_lowercase()))
 }
 
 fn parse_port(text: &str, shown: impl Fn() -> RedactedUrl) -> Result<u16, UrlError> {
@@ -211,6 +230,18 @@ mod tests {
     }
 
     #[test]
+    fn a_host_on_its_own_is_a_name_or_an_address() {
+        let host = |text| parse_host(text).map(|host| host.to_string());
+        assert_eq!(host("Broker.LAN").as_deref(), Some("broker.lan"));
+        assert_eq!(host("10.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(host("::1").as_deref(), Some("[::1]"));
+        assert_eq!(host("[fe80::1]").as_deref(), Some("[fe80::1]"));
+        for bad in ["", "a b", "h:1883", "[h]", "tcp://h", "u@h", "[::1"] {
+            assert_eq!(host(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn rejects_what_is_not_a_broker() {
         for (url, needle) in [
             ("", "empty"),
@@ -246,6 +277,23 @@ mod tests {
         assert!(error.contains("credentials"), "{error}");
         assert!(!error.contains("hunter2"), "{error}");
         assert!(error.contains("***@localhost:1883"), "{error}");
+    }
+
+    #[test]
+    fn a_query_is_refused_and_never_echoed() {
+        for url in [
+            "tcp://localhost?password=hunter2",
+            "tcp://localhost:1883/?password=hunter2",
+            "tcp://localhost#hunter2",
+            "tcp?hunter2://localhost",
+            "tcp://[::1?hunter2]",
+        ] {
+            let error = parse(url).unwrap_err();
+            assert!(matches!(error, UrlError::QueryOrFragment { .. }), "{url}");
+            let error = error.to_string();
+            assert!(error.contains("query"), "{error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 
     #[test]

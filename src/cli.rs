@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::message::Qos;
 use clap::{Arg, ArgAction, Command, CommandFactory, Parser};
 
-use crate::broker::{Broker, DEFAULT_BROKER};
+use crate::broker::{Broker, DEFAULT_BROKER, Host};
 use crate::error::Kind;
 use crate::values::{self, Secret};
 
@@ -21,9 +21,11 @@ Examples:
   mqtt-send -c connector.json -m '{\"state\":{\"reported\":{\"on\":true}}}'
   MQTT_SEND_PASSWORD=secret mqtt-send -b tcp://broker:1883 -u alice -t jobs/done -m ok -q 1
   mqtt-send -t logs/raw -f payload.bin
+  mqtt-send -h broker.lan -p 1884 -t sensors/room1 -m 21.5
 
 Exit status: 0 published (acknowledged), 2 usage/config, 3 could not connect, 4 TLS,
-5 refused by the broker, 6 timed out, 7 publish dropped by the broker, 1 internal error.
+5 refused by the broker, 6 timed out, 7 publish dropped by the broker, 1 internal error,
+130 interrupted (SIGINT), 143 terminated (SIGTERM).
 One JSON meta object ({\"exit-code\":N,\"message\":...}) is printed on stdout.";
 
 const DESCRIPTION: &str = "\
@@ -44,8 +46,18 @@ line of the input is one message, over one connection.";
 /// the key takes (see [`kind`]); its default, if it has one, is in [`DEFAULTS`]. No field has a
 /// clap `default_value`: `config` merges the sources with `update_from_arg_matches`, where a
 /// clap default would override a config key.
+///
+/// The options whose value is free text (the message, the topic, the client id, the username
+/// and the password) take the next argument whatever it starts with, as mosquitto_pub does:
+/// `-m -3.2`, `-P --x`. The others do not: a path, a URL or an ALPN name never starts with `-`,
+/// so there a `-` means a forgotten value, and an optional boolean (`-r`) must not swallow the
+/// flag after it. The numbers take negative numbers, for their rule to refuse in its own words.
+///
+/// `-h` and `-p` are mosquitto_pub's host and port, so help is `--help` only and the version
+/// `--version` only (`-V` is mosquitto_pub's protocol version, not ours).
 #[derive(Debug, Default, Parser)]
-#[command(name = "mqtt-send", version, long_about = DESCRIPTION, after_long_help = EXAMPLES)]
+#[command(name = "mqtt-send", version, long_about = DESCRIPTION, after_long_help = EXAMPLES,
+          disable_help_flag = true, disable_version_flag = true)]
 pub struct Cli {
     /// Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)
     #[arg(short = 'c', long, value_name = "FILE", help_heading = "Connection")]
@@ -56,14 +68,24 @@ pub struct Cli {
           help_heading = "Connection")]
     pub broker: Option<Broker>,
 
-    /// MQTT client identifier (AWS IoT Core: the thing name)
-    #[arg(short = 'i', long, value_name = "ID", value_parser = values::client_id,
+    /// Broker host name or IP address, in place of the broker URL's (scheme and port stay)
+    #[arg(short = 'h', long, value_name = "HOST", value_parser = values::host,
           help_heading = "Connection")]
+    pub host: Option<Host>,
+
+    /// Broker port, in place of the broker URL's
+    #[arg(short = 'p', long, value_name = "PORT", value_parser = values::port,
+          allow_negative_numbers = true, help_heading = "Connection")]
+    pub port: Option<u16>,
+
+    /// MQTT client identifier (AWS IoT Core: the thing name); '' sends an empty one
+    #[arg(short = 'i', long, value_name = "ID", value_parser = values::client_id,
+          allow_hyphen_values = true, help_heading = "Connection")]
     pub client_id: Option<String>,
 
     /// Topic to publish to (no + or #); required, except with --ndjson
     #[arg(short = 't', long, value_name = "TOPIC", value_parser = values::topic,
-          help_heading = "Message")]
+          allow_hyphen_values = true, help_heading = "Message")]
     pub topic: Option<String>,
 
     /// Quality of service: 0, 1 or 2
@@ -76,6 +98,7 @@ pub struct Cli {
         short = 'm',
         long,
         value_name = "TEXT",
+        allow_hyphen_values = true,
         conflicts_with = "content_file",
         help_heading = "Message"
     )]
@@ -92,7 +115,7 @@ pub struct Cli {
 
     /// Username
     #[arg(short = 'u', long, value_name = "NAME", value_parser = values::username,
-          help_heading = "Authentication")]
+          allow_hyphen_values = true, help_heading = "Authentication")]
     pub username: Option<String>,
 
     /// Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file
@@ -101,6 +124,7 @@ pub struct Cli {
         long,
         value_name = "PASS",
         value_parser = values::password,
+        allow_hyphen_values = true,
         conflicts_with = "password_file",
         help_heading = "Authentication"
     )]
@@ -165,18 +189,39 @@ pub struct Cli {
     /// Write the shell completions and the man page under DIR (for packagers and developers)
     #[arg(long, value_name = "DIR", hide = true)]
     pub generate: Option<PathBuf>,
+
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+
+    /// Print version
+    #[arg(long, action = ArgAction::Version)]
+    pub version: Option<bool>,
 }
 
-/// The flags that are not config keys: where the config file is, the message and the password
-/// read from a file (a config file holds the value itself), and how mqtt-send reports and
-/// documents itself.
-pub const NOT_CONFIG_KEYS: &[&str] = &[
-    "config",
-    "content-file",
-    "password-file",
-    "verbose",
-    "generate",
+/// The flags that are not config keys, each with the config key that says the same in a config
+/// file, if one does (a config file that uses the flag's name is told to use that key instead):
+/// where the config file is; the message and the password read from a file (a config file holds
+/// the value itself); the host and the port, mosquitto_pub's way of saying part of what the
+/// Flint config's one "broker" URL says (two ways in one file would leave the reader to guess
+/// which one wins); how mqtt-send reports and documents itself.
+pub const NOT_CONFIG_KEYS: &[(&str, Option<&str>)] = &[
+    ("config", None),
+    ("content-file", Some("content")),
+    ("password-file", Some("password")),
+    ("host", Some("broker")),
+    ("port", Some("broker")),
+    ("verbose", None),
+    ("generate", None),
 ];
+
+/// The config key to use for a flag that is not one, if there is one.
+pub fn config_key_instead_of(flag: &str) -> Option<&'static str> {
+    NOT_CONFIG_KEYS
+        .iter()
+        .find(|(name, _)| *name == flag)
+        .and_then(|(_, key)| *key)
+}
 
 /// What an option is when no flag, environment variable or config key sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +293,8 @@ pub fn config_key(arg: &Arg) -> Option<&str> {
         arg.get_action(),
         ArgAction::Help | ArgAction::HelpShort | ArgAction::HelpLong | ArgAction::Version
     );
-    (!about_us && !NOT_CONFIG_KEYS.contains(&long)).then_some(long)
+    let excluded = NOT_CONFIG_KEYS.iter().any(|(name, _)| *name == long);
+    (!about_us && !excluded).then_some(long)
 }
 
 /// Every config key of `command`, with its argument, in alphabetical order.
@@ -310,6 +356,36 @@ mod tests {
     }
 
     #[test]
+    fn free_text_values_may_start_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "mqtt-send",
+            "-m",
+            "-3.2",
+            "-t",
+            "-t",
+            "-i",
+            "-i",
+            "-u",
+            "--user",
+            "-P",
+            "--x",
+        ])
+        .unwrap();
+        assert_eq!(cli.content.as_deref(), Some(std::ffi::OsStr::new("-3.2")));
+        assert_eq!(cli.topic.as_deref(), Some("-t"));
+        assert_eq!(cli.client_id.as_deref(), Some("-i"));
+        assert_eq!(cli.username.as_deref(), Some("--user"));
+        assert_eq!(
+            cli.password.map(|p| p.expose().to_string()).as_deref(),
+            Some("--x")
+        );
+        // A bare boolean does not swallow the flag after it; a path does not take a flag.
+        let cli = Cli::try_parse_from(["mqtt-send", "-r", "-t", "a"]).unwrap();
+        assert_eq!((cli.retain, cli.topic.as_deref()), (Some(true), Some("a")));
+        assert!(Cli::try_parse_from(["mqtt-send", "--root-ca-crt", "--certificate", "c"]).is_err());
+    }
+
+    #[test]
     fn content_and_content_file_conflict() {
         assert!(Cli::try_parse_from(["mqtt-send", "-m", "x", "-f", "y"]).is_err());
         assert!(Cli::try_parse_from(["mqtt-send", "-P", "x", "--password-file", "y"]).is_err());
@@ -320,7 +396,10 @@ mod tests {
         let command = command();
         let keys: Vec<&str> = config_keys(&command).iter().map(|(key, _)| *key).collect();
         assert!(keys.contains(&"client-id") && keys.contains(&"action"));
-        for excluded in NOT_CONFIG_KEYS {
+        for (excluded, instead) in NOT_CONFIG_KEYS {
+            if let Some(key) = instead {
+                assert!(keys.contains(key), "{excluded}: {key} is no config key");
+            }
             assert!(
                 command
                     .get_arguments()

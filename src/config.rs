@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,17 +15,28 @@ use crate::message::{Properties, Qos, Version};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command, FromArgMatches};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::broker::Broker;
 use crate::cli::{self, Cli, Fallback};
 use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
+use crate::files::{ReadError, read_capped};
+use crate::redact;
 use crate::values;
 
 pub use crate::error::Origin;
 pub use crate::values::Secret;
 
 pub const PASSWORD_ENV: &str = "MQTT_SEND_PASSWORD";
+
+/// The most a config file may hold. A Flint config is a few hundred bytes; 1 MiB leaves room for
+/// an inline `"content"` of about as much (a larger message belongs in `--content-file`, which
+/// is streamed), and bounds what a wrong path (a log, an image, `/dev/zero`) can cost.
+pub const CONFIG_FILE_CAP: u64 = 1 << 20;
+/// The most a password file may hold: one line of the longest password MQTT carries (65535
+/// bytes) and its newline. A larger file is not a password file.
+pub const PASSWORD_FILE_CAP: u64 = 64 << 10;
 
 /// One message, or a batch of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,9 +148,10 @@ pub fn command_line(
     command: &mut Command,
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
 ) -> Result<ArgMatches, Refusal> {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     command
-        .try_get_matches_from_mut(args)
-        .map_err(|error| refusal(command, &Layer::Flags, error))
+        .try_get_matches_from_mut(&args)
+        .map_err(|error| refusal(command, &Layer::Flags, &args, error))
 }
 
 /// Merge the command line, the environment and the config file into validated settings.
@@ -152,8 +165,16 @@ pub fn settings(
     // The defaults are a source, so every option that has one has a value here.
     const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
 
-    let broker = cli.broker.expect(DEFAULTED);
     let client_id_given = cli.client_id.is_some();
+    // --host and --port replace the URL's host and port, whichever source gave the URL; the
+    // scheme and the port it implies stay (`-b ssl://a -h b` is ssl://b:8883).
+    let mut broker = cli.broker.expect(DEFAULTED);
+    if let Some(host) = cli.host {
+        broker.host = host;
+    }
+    if let Some(port) = cli.port {
+        broker.port = port;
+    }
     let client_id = cli.client_id.unwrap_or_else(random_client_id);
     let mode = match (cli.lines.expect(DEFAULTED), cli.ndjson.expect(DEFAULTED)) {
         (false, false) => Mode::Single,
@@ -326,10 +347,12 @@ fn parse(
     layer: Layer,
     args: Vec<OsString>,
 ) -> Result<(Layer, ArgMatches), ConfigError> {
-    let argv = std::iter::once(OsString::from("mqtt-send")).chain(args);
-    match command.try_get_matches_from_mut(argv) {
+    let argv: Vec<OsString> = std::iter::once(OsString::from("mqtt-send"))
+        .chain(args)
+        .collect();
+    match command.try_get_matches_from_mut(&argv) {
         Ok(matches) => Ok((layer, matches)),
-        Err(error) => Err(match refusal(command, &layer, error) {
+        Err(error) => Err(match refusal(command, &layer, &argv, error) {
             Refusal::Config(error) => error,
             Refusal::Clap(error) => {
                 let origin = refused_arg(command, &error)
@@ -341,24 +364,28 @@ fn parse(
     }
 }
 
-/// A clap error as a [`Refusal`]: a [`Problem`] that one of our value parsers found becomes a
-/// [`ConfigError`] saying where the value came from and, unless it is a secret, what it was.
-fn refusal(command: &Command, layer: &Layer, error: clap::Error) -> Refusal {
+/// A clap error about `args` (the program name first) as a [`Refusal`]: a [`Problem`] that one
+/// of our value parsers found becomes a [`ConfigError`] saying where the value came from and,
+/// unless it is a secret, what it was; anything else stays clap's error. Either way, no word of
+/// `args` that is or may be a password shows in it (see [`redact`]): every source is parsed
+/// through here.
+fn refusal(command: &Command, layer: &Layer, args: &[OsString], error: clap::Error) -> Refusal {
+    let secrets = redact::secret_words(command, args);
     let problem = match error.kind() {
         ErrorKind::ValueValidation => std::error::Error::source(&error)
             .and_then(|source| source.downcast_ref::<Problem>())
             .cloned(),
         _ => None,
     };
-    let (Some(problem), Some(arg)) = (problem, refused_arg(command, &error)) else {
-        return Refusal::Clap(error);
-    };
-    let Some(key) = arg.get_long() else {
-        return Refusal::Clap(error);
+    let Some((problem, arg, key)) = problem.and_then(|problem| {
+        let arg = refused_arg(command, &error)?;
+        Some((problem, arg, arg.get_long()?))
+    }) else {
+        return Refusal::Clap(redact::clap_error(error, &secrets));
     };
     let got = match error.get(ContextKind::InvalidValue) {
         Some(ContextValue::String(text)) if !cli::is_secret(arg) => {
-            Some(layer.got(key, text.clone()))
+            Some(layer.got(key, redact::text(text, &secrets)))
         }
         _ => None,
     };
@@ -405,9 +432,15 @@ fn os_bytes(text: OsString) -> Vec<u8> {
 
 /// The first line of the file `--password-file` names.
 fn read_password_file(path: &Path) -> Result<Secret, ConfigError> {
-    let bytes = std::fs::read(path).map_err(|error| ConfigError::PasswordFileUnreadable {
-        path: path.to_path_buf(),
-        error,
+    let bytes = read_capped(path, PASSWORD_FILE_CAP).map_err(|error| match error {
+        ReadError::Io(error) => ConfigError::PasswordFileUnreadable {
+            path: path.to_path_buf(),
+            error,
+        },
+        ReadError::TooLarge { cap } => ConfigError::PasswordFileTooLarge {
+            path: path.to_path_buf(),
+            cap,
+        },
     })?;
     let text = String::from_utf8(bytes).map_err(|_| ConfigError::PasswordFileNotText {
         path: path.to_path_buf(),
@@ -426,48 +459,64 @@ fn read_password_file(path: &Path) -> Result<Secret, ConfigError> {
 }
 
 fn read_config_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    let unreadable = |error| ConfigError::ConfigUnreadable {
-        path: path.to_path_buf(),
-        error,
-    };
-    if path.is_dir() {
-        return Err(unreadable(std::io::ErrorKind::IsADirectory.into()));
-    }
-    std::fs::read(path).map_err(unreadable)
+    read_capped(path, CONFIG_FILE_CAP).map_err(|error| match error {
+        ReadError::Io(error) => ConfigError::ConfigUnreadable {
+            path: path.to_path_buf(),
+            error,
+        },
+        ReadError::TooLarge { cap } => ConfigError::ConfigTooLarge {
+            path: path.to_path_buf(),
+            cap,
+        },
+    })
 }
 
+/// The UTF-8 byte order mark that some Windows editors put at the start of a file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The config file at `path`, whose bytes are `bytes`, as arguments of `command`: each key is
-/// checked to be a config key and to hold the JSON its option takes (see [`cli::kind`]); paths
-/// are resolved against the file's folder; `null` means "not set".
+/// checked to be a config key, given once, and to hold the JSON its option takes (see
+/// [`cli::kind`]); paths are resolved against the file's folder; `null` means "not set".
 fn parse_file(
     command: &Command,
     path: &Path,
     bytes: &[u8],
 ) -> Result<(Layer, Vec<OsString>), ConfigError> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ConfigError::ConfigEmpty {
             path: path.to_path_buf(),
         });
     }
-    let value: Value =
+    let top: TopLevel =
         serde_json::from_slice(bytes).map_err(|error| ConfigError::ConfigNotJson {
             path: path.to_path_buf(),
             error,
         })?;
-    let Value::Object(map) = value else {
-        return Err(ConfigError::ConfigNotObject {
-            path: path.to_path_buf(),
-            found: JsonType::of(&value),
-        });
+    let entries = match top {
+        TopLevel::Object(entries) => entries,
+        TopLevel::Other(found) => {
+            return Err(ConfigError::ConfigNotObject {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
     };
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let keys = cli::config_keys(command);
+    let mut seen = BTreeSet::new();
     let mut numbers = BTreeSet::new();
     let mut args = Vec::new();
-    for (name, value) in map {
+    for (name, value) in entries {
+        if !seen.insert(name.clone()) {
+            return Err(ConfigError::DuplicateKey {
+                key: name,
+                path: path.to_path_buf(),
+            });
+        }
         let Some((key, arg)) = keys.iter().find(|(key, _)| *key == name) else {
             return Err(unknown_key(&name, path, &keys));
         };
@@ -484,6 +533,67 @@ fn parse_file(
         numbers,
     };
     Ok((layer, args))
+}
+
+/// The top level of a config file as written: an object's entries in their order, a key that
+/// is given twice kept twice (serde_json's `Map` keeps only the last, which would let a
+/// duplicate pass unseen), or the type of any other JSON value.
+enum TopLevel {
+    Object(Vec<(String, Value)>),
+    Other(JsonType),
+}
+
+impl<'de> Deserialize<'de> for TopLevel {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopLevelVisitor)
+    }
+}
+
+struct TopLevelVisitor;
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = TopLevel;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = map.next_entry::<String, Value>()? {
+            entries.push(entry);
+        }
+        Ok(TopLevel::Object(entries))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopLevel, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(TopLevel::Other(JsonType::Array))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Bool))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Number))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Number))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Number))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::String))
+    }
+
+    fn visit_unit<E>(self) -> Result<TopLevel, E> {
+        Ok(TopLevel::Other(JsonType::Null))
+    }
 }
 
 /// The values a config key's JSON gives its option, as text for its value parser. Which JSON
@@ -532,12 +642,16 @@ fn json_values(
 }
 
 fn unknown_key(name: &str, path: &Path, keys: &[(&str, &Arg)]) -> ConfigError {
-    let closest = keys
-        .iter()
-        .map(|(key, _)| (edit_distance(&name.to_ascii_lowercase(), key), *key))
-        .min()
-        .filter(|(distance, _)| *distance <= 3.max(name.len() / 3))
-        .map(|(_, key)| key.to_string());
+    let similar = || {
+        keys.iter()
+            .map(|(key, _)| (edit_distance(&name.to_ascii_lowercase(), key), *key))
+            .min()
+            .filter(|(distance, _)| *distance <= 3.max(name.len() / 3))
+            .map(|(_, key)| key)
+    };
+    let closest = cli::config_key_instead_of(name)
+        .or_else(similar)
+        .map(str::to_string);
     ConfigError::UnknownKey {
         key: name.to_string(),
         path: path.to_path_buf(),
@@ -1124,10 +1238,10 @@ mod tests {
                 problem:
                     Problem::TooLong {
                         field: Field::Password,
-                        len: 70_000,
+                        len,
                         ..
                     },
-            } => origin,
+            } if len > values::MAX_MQTT_STRING => origin,
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -1147,8 +1261,9 @@ mod tests {
             too_long(refused(&["-c", path, "-t", "t", "-m", "c"])),
             Origin::Key("password".into(), file.path().into())
         );
+        // A password file holds at most 64 KiB: one byte too many for MQTT, and no newline.
         let mut secret = tempfile::NamedTempFile::new().unwrap();
-        writeln!(secret, "{long}").unwrap();
+        write!(secret, "{}", "x".repeat(PASSWORD_FILE_CAP as usize)).unwrap();
         let secret_path = secret.path().to_str().unwrap();
         assert_eq!(
             too_long(refused(&[
@@ -1220,6 +1335,94 @@ mod tests {
             refused(&["-c", dir.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
             ConfigError::ConfigUnreadable { error, .. } if error.kind() == std::io::ErrorKind::IsADirectory
         ));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_an_error_naming_it_and_the_file() {
+        let file = config_file(r#"{"topic": "a", "qos": 1, "topic": "b"}"#);
+        let message = error(&["-c", file.path().to_str().unwrap(), "-m", "c"]);
+        assert_eq!(
+            message,
+            format!(
+                "the key \"topic\" appears more than once in the config file {}; give each key \
+                 once",
+                file.path().display()
+            )
+        );
+        // Keys are compared as written: "Topic" is another (unknown) key, not a duplicate.
+        let file = config_file(r#"{"topic": "a", "Topic": "b"}"#);
+        assert!(matches!(
+            refused(&["-c", file.path().to_str().unwrap(), "-m", "c"]),
+            ConfigError::UnknownKey { key, .. } if key == "Topic"
+        ));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let file = config_file("\u{FEFF}{\"topic\": \"t\", \"content\": \"c\"}");
+        let s = merge(&["-c", file.path().to_str().unwrap()], Env::default()).unwrap();
+        assert_eq!(s.topic.as_deref(), Some("t"));
+        let file = config_file("\u{FEFF}\n");
+        assert!(matches!(
+            refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+            ConfigError::ConfigEmpty { .. }
+        ));
+    }
+
+    #[test]
+    fn an_explicit_empty_client_id_is_kept() {
+        let s = merge(&["-t", "t", "-m", "c", "-i", ""], Env::default()).unwrap();
+        assert_eq!(s.client_id, "");
+        let file = config_file(r#"{"topic": "t", "content": "c", "client-id": ""}"#);
+        let s = merge(&["-c", file.path().to_str().unwrap()], Env::default()).unwrap();
+        assert_eq!(s.client_id, "");
+    }
+
+    #[test]
+    fn host_and_port_replace_the_broker_urls_keeping_its_scheme_and_port() {
+        let broker = |args: &[&str]| {
+            let mut all = vec!["-t", "t", "-m", "c"];
+            all.extend(args);
+            merge(&all, Env::default()).unwrap().broker.to_string()
+        };
+        assert_eq!(broker(&["-h", "b"]), "tcp://b:1883");
+        assert_eq!(broker(&["-b", "ssl://a", "-h", "b"]), "ssl://b:8883");
+        assert_eq!(broker(&["-b", "ssl://a:9999", "-h", "b"]), "ssl://b:9999");
+        assert_eq!(broker(&["-p", "8884"]), "tcp://localhost:8884");
+        assert_eq!(broker(&["-b", "mqtts://a", "-p", "443"]), "ssl://a:443");
+        assert_eq!(broker(&["-h", "::1"]), "tcp://[::1]:1883");
+        assert_eq!(
+            broker(&["--host", "[fe80::1]", "--port", "2"]),
+            "tcp://[fe80::1]:2"
+        );
+        let file = config_file(r#"{"broker": "ssl://a"}"#);
+        assert_eq!(
+            broker(&["-c", file.path().to_str().unwrap(), "-h", "b"]),
+            "ssl://b:8883"
+        );
+    }
+
+    #[test]
+    fn a_bad_host_or_port_names_its_flag() {
+        assert_eq!(
+            error(&["-t", "t", "-m", "c", "-h", "broker:1883"]),
+            "--host: \"broker:1883\" is not a host name or an IP address (the port goes in \
+             --port, the scheme in --broker)"
+        );
+        assert_eq!(
+            error(&["-t", "t", "-m", "c", "--port", "-1"]),
+            "--port must be a port number from 1 to 65535, got \"-1\""
+        );
+        assert!(error(&["-t", "t", "-m", "c", "-p", "0"]).starts_with("--port must be"));
+        // Not config keys: a config file says "broker".
+        for key in ["host", "port"] {
+            let file = config_file(&format!(r#"{{"{key}": "x"}}"#));
+            assert!(matches!(
+                refused(&["-c", file.path().to_str().unwrap(), "-t", "t", "-m", "c"]),
+                ConfigError::UnknownKey { key: k, closest: Some(closest), .. }
+                    if k == key && closest == "broker"
+            ));
+        }
     }
 
     #[test]

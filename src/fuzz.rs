@@ -95,15 +95,32 @@ proptest! {
     }
 
     #[test]
+    fn fuzz_no_clap_error_quotes_a_word_after_the_password(
+        password in "[^-].{0,12}", stray in "[^-].{0,12}",
+    ) {
+        let argv = ["mqtt-send", "-t", "t", "-m", "x", "-P", &password, &stray];
+        let mut command = cli::command();
+        let shown = match config::command_line(&mut command, argv) {
+            Err(Refusal::Clap(error)) => error.render().to_string(),
+            Err(Refusal::Config(error)) => Error::from(error).to_string(),
+            Ok(_) => return Err(TestCaseError::fail("a stray word was accepted")),
+        };
+        prop_assert!(!shown.contains(&format!("'{stray}'")), "{}", shown);
+        prop_assert!(!shown.contains(&format!("'{password}'")), "{}", shown);
+    }
+
+    #[test]
     fn fuzz_flags_never_panic(
         broker in flag(), client_id in flag(), topic in flag(), qos in flag(), timeout in flag(),
         retries in flag(), content in flag(), alpn in vec(".{0,8}", 0..3), retain in any::<Option<bool>>(),
-        use_certificate in any::<Option<bool>>(), password in flag(),
+        use_certificate in any::<Option<bool>>(), password in flag(), host in flag(),
+        port in flag(),
     ) {
         let mut argv = vec!["mqtt-send".to_string()];
         let options = [
             ("broker", broker), ("client-id", client_id), ("topic", topic), ("qos", qos),
             ("timeout", timeout), ("retries", retries), ("content", content), ("password", password),
+            ("host", host), ("port", port),
             ("retain", retain.map(|b| b.to_string())),
             ("use-certificate", use_certificate.map(|b| b.to_string())),
         ];

@@ -10,14 +10,15 @@ mod cli;
 mod codec;
 mod config;
 mod error;
+mod files;
 #[cfg(test)]
 mod fuzz;
 mod generate;
 mod input;
-mod io_reason;
 mod log;
 mod message;
 mod outcome;
+mod redact;
 mod run;
 mod session;
 mod signals;

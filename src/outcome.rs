@@ -317,7 +317,8 @@ fn print_meta(line: &str) {
 
 /// A clap parse error (bad flag, bad value): clap's own message on stderr, exit 2, and the meta
 /// object on stdout so a script that reads stdout still gets one. `--help` and `--version` print
-/// and exit 0 with no meta object.
+/// and exit 0 with no meta object. The error comes from `config`, which has already taken every
+/// password out of its words (`redact::clap_error`).
 pub fn clap_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match error.kind() {

@@ -515,7 +515,7 @@ fn cause(error: WireError) -> Cause {
             verbose!("the connection ended: {e}");
             Cause::Closed { mid_packet: false }
         }
-        WireError::Io(e) => Cause::Io(crate::io_reason::io_reason(&e)),
+        WireError::Io(e) => Cause::Io(crate::files::io_reason(&e)),
     }
 }
 

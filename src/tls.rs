@@ -19,7 +19,7 @@ use tokio_rustls::client::TlsStream;
 use crate::broker::{Broker, Host};
 use crate::config::TlsOptions;
 use crate::error::{TlsProblem, TlsSetupError};
-use crate::io_reason::io_reason;
+use crate::files::io_reason;
 use crate::log::verbose;
 
 /// What AWS IoT Core wants on port 443 to speak MQTT with a client certificate.

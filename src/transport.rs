@@ -14,7 +14,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::broker::Broker;
 use crate::error::{Error, Step};
-use crate::io_reason::io_reason;
+use crate::files::io_reason;
 use crate::log::verbose;
 use crate::tls::Tls;
 

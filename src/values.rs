@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::message::Qos;
 
-use crate::broker::{self, Broker};
-use crate::error::{Field, Problem};
+use crate::broker::{self, Broker, Host};
+use crate::error::{Field, Problem, RedactedUrl};
 
 /// The longest `--timeout`: a year.
 pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
@@ -51,6 +51,21 @@ pub fn broker(text: &str) -> Result<Broker, Problem> {
     broker::parse(text).map_err(|error| Problem::Url(Box::new(error)))
 }
 
+/// A broker host for `--host`: a name or an IP address (IPv6 with or without brackets).
+pub fn host(text: &str) -> Result<Host, Problem> {
+    broker::parse_host(text).ok_or_else(|| Problem::Host {
+        shown: RedactedUrl::new(text),
+    })
+}
+
+/// A TCP port, 1 to 65535.
+pub fn port(text: &str) -> Result<u16, Problem> {
+    match text.trim().parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(Problem::Port),
+    }
+}
+
 /// A topic we may publish to: not empty, no wildcards, no NUL, at most 65535 bytes.
 pub fn topic(text: &str) -> Result<String, Problem> {
     if text.is_empty() {
@@ -62,11 +77,10 @@ pub fn topic(text: &str) -> Result<String, Problem> {
     mqtt_string(text, Field::Topic)
 }
 
-/// A client id: not empty (leave it out to get a generated one), an MQTT string.
+/// A client id: an MQTT string. It may be empty: MQTT 3.1.1 lets the broker assign one to a
+/// client that asks for a clean session, as mqtt-send always does (leave the option out to get
+/// a generated one instead).
 pub fn client_id(text: &str) -> Result<String, Problem> {
-    if text.is_empty() {
-        return Err(Problem::ClientIdEmpty);
-    }
     mqtt_string(text, Field::ClientId)
 }
 
@@ -161,6 +175,23 @@ mod tests {
     }
 
     #[test]
+    fn hosts_and_ports() {
+        assert_eq!(host("::1").map(|h| h.to_string()), Ok("[::1]".to_string()));
+        assert_eq!(
+            host("u:hunter2@h").map_err(|e| e.to_string()),
+            Err(
+                "the value: \"***@h\" is not a host name or an IP address (the port goes in \
+                 --port, the scheme in --broker)"
+                    .to_string()
+            )
+        );
+        assert_eq!(port("8883"), Ok(8883));
+        for bad in ["0", "-1", "65536", "mqtt", ""] {
+            assert_eq!(port(bad), Err(Problem::Port), "{bad}");
+        }
+    }
+
+    #[test]
     fn topics_are_concrete_mqtt_strings() {
         assert_eq!(topic("a/b"), Ok("a/b".to_string()));
         assert_eq!(topic(""), Err(Problem::TopicEmpty));
@@ -184,7 +215,7 @@ mod tests {
 
     #[test]
     fn client_ids_usernames_passwords_alpn_and_actions() {
-        assert_eq!(client_id(""), Err(Problem::ClientIdEmpty));
+        assert_eq!(client_id(""), Ok(String::new()));
         assert!(matches!(
             username(&"x".repeat(70_000)),
             Err(Problem::TooLong {

@@ -148,7 +148,7 @@ fn cases(long: &str) -> Vec<Case> {
         // Topics.
         case(Base(""), &["-t", ""], "--topic: the topic is empty"),
         case(
-            Base(r#""topic": "a\u0000b""#),
+            Raw(br#"{"broker": "tcp://127.0.0.1:1", "topic": "a\u0000b", "content": "c"}"#),
             &[],
             "\"topic\" in CONFIG: the topic contains a NUL",
         ),
@@ -158,7 +158,7 @@ fn cases(long: &str) -> Vec<Case> {
             "--topic: the topic \"sensors/+/temp\" contains a wildcard",
         ),
         case(
-            Base(r##""topic": "sensors/#""##),
+            Raw(br##"{"broker": "tcp://127.0.0.1:1", "topic": "sensors/#", "content": "c"}"##),
             &[],
             "\"topic\" in CONFIG: the topic \"sensors/#\" contains a wildcard",
         ),
@@ -220,7 +220,6 @@ fn cases(long: &str) -> Vec<Case> {
             &["-i", long],
             "--client-id: the client id is 70000 bytes",
         ),
-        case(Base(""), &["-i", ""], "--client-id: the client id is empty"),
         // Files named by flags.
         case(
             Base(""),
@@ -238,6 +237,11 @@ fn cases(long: &str) -> Vec<Case> {
             "/no/such/password",
         ),
         // Keys and actions.
+        case(
+            Base(r#""topic": "again""#),
+            &[],
+            "the key \"topic\" appears more than once in the config file CONFIG",
+        ),
         case(
             Base(r#""brokr": "x""#),
             &[],

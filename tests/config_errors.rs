@@ -1,8 +1,10 @@
 //! Usage and configuration errors: exit 2, a message naming the culprit, and nothing sent.
 
 use std::fs;
+use std::path::Path;
+use std::time::Duration;
 
-use crate::support::{Mosquitto, mqtt_send, run};
+use crate::support::{Mosquitto, Subscriber, mqtt_send, run, run_with_stdin, run_within};
 
 /// Each case: config file text (None = no config), extra flags, and what the message must name.
 #[test]
@@ -101,7 +103,7 @@ fn unknown_flag_is_2_with_clap_message_and_a_meta_object() {
 
 #[test]
 fn help_and_version_print_and_exit_0_without_meta() {
-    for flag in ["--help", "-h", "--version"] {
+    for flag in ["--help", "--version"] {
         let output = mqtt_send().arg(flag).output().unwrap();
         assert_eq!(output.status.code(), Some(0), "{flag}");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -111,6 +113,38 @@ fn help_and_version_print_and_exit_0_without_meta() {
         );
         assert!(stdout.contains("mqtt-send"), "{flag}: {stdout}");
     }
+}
+
+#[test]
+fn help_lists_every_exit_status() {
+    let output = mqtt_send().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    let summary = help
+        .split_once("Exit status:")
+        .map(|(_, s)| s)
+        .unwrap_or_default();
+    for code in ["0", "1", "2", "3", "4", "5", "6", "7", "130", "143"] {
+        assert!(
+            summary
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|word| word == code),
+            "--help's exit status summary lacks {code}: {summary}"
+        );
+    }
+}
+
+/// mosquitto_pub's -h and -V are not help and version: a script that means them must not get
+/// exit 0 for a run that published nothing.
+#[test]
+fn short_h_and_v_are_no_help_or_version() {
+    let result = run(mqtt_send().arg("-V"));
+    result.expect(2).expect_message("unexpected argument '-V'");
+    run(mqtt_send().args(["-V", "mqttv311", "-t", "t", "-m", "x"]))
+        .expect(2)
+        .expect_message("'-V'");
+    run(mqtt_send().arg("-h"))
+        .expect(2)
+        .expect_message("a value is required for '--host <HOST>'");
 }
 
 #[test]
@@ -137,4 +171,79 @@ fn password_never_appears_in_errors() {
         "-v",
     ]))
     .expect(3);
+}
+
+/// A file of 100 MB that takes no room on disk: NUL bytes all through.
+fn sparse_file(dir: &Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    fs::File::create(&path).unwrap().set_len(100 << 20).unwrap();
+    path
+}
+
+#[test]
+fn a_config_file_past_1_mib_is_refused_naming_the_file_and_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = sparse_file(dir.path(), "huge.json");
+    for path in [huge.as_path(), Path::new("/dev/zero")] {
+        let result = run_within(
+            mqtt_send().arg("-c").arg(path).args(["-t", "t", "-m", "x"]),
+            Duration::from_secs(10),
+        );
+        result.expect(2).expect_message(&format!(
+            "the config file {} is larger than 1 MiB",
+            path.display()
+        ));
+    }
+}
+
+#[test]
+fn a_password_file_past_64_kib_is_refused_naming_the_file_and_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = sparse_file(dir.path(), "password");
+    for path in [huge.as_path(), Path::new("/dev/zero")] {
+        let result = run_within(
+            mqtt_send()
+                .args(["-b", "tcp://127.0.0.1:1", "-t", "t", "-m", "x", "-u", "u"])
+                .arg("--password-file")
+                .arg(path),
+            Duration::from_secs(10),
+        );
+        result.expect(2).expect_message(&format!(
+            "the password file {} is larger than 64 KiB",
+            path.display()
+        ));
+    }
+}
+
+#[test]
+fn a_config_or_password_file_that_is_a_pipe_is_read() {
+    let broker = Mosquitto::with_password("alice", "pw-file-33de");
+    let mut sub = Subscriber::connect(broker.observer, &["piped"]);
+    let config = format!(
+        r#"{{"broker": "{}", "topic": "piped", "username": "alice", "password": "pw-file-33de"}}"#,
+        broker.url()
+    );
+    let result = run_with_stdin(
+        mqtt_send().args(["-c", "/dev/stdin", "-m", "from a pipe"]),
+        Some(config.as_bytes()),
+    );
+    result.expect(0);
+    assert_eq!(sub.expect_message().payload, b"from a pipe");
+    let result = run_with_stdin(
+        mqtt_send().args([
+            "-b",
+            &broker.url(),
+            "-u",
+            "alice",
+            "--password-file",
+            "/dev/stdin",
+            "-t",
+            "piped",
+            "-m",
+            "password from a pipe",
+        ]),
+        Some(b"pw-file-33de\n"),
+    );
+    result.expect(0);
+    assert_eq!(sub.expect_message().payload, b"password from a pipe");
 }

@@ -210,6 +210,89 @@ fn empty_content_is_sent_when_given_explicitly() {
 }
 
 #[test]
+fn an_empty_client_id_is_sent_empty_and_the_broker_assigns_one() {
+    let broker = Mosquitto::start();
+    let mut sub = Subscriber::connect(broker.port, &["anonymous"]);
+    let result =
+        run(mqtt_send().args(["-b", &broker.url(), "-t", "anonymous", "-m", "x", "-i", ""]));
+    result.expect(0);
+    assert_eq!(result.meta["client-id"], "");
+    assert_eq!(sub.expect_message().payload, b"x");
+    // mosquitto names a client that sent an empty id "auto-<uuid>".
+    assert!(broker.log().contains(" as auto-"), "{}", broker.log());
+}
+
+#[test]
+fn a_config_file_saved_with_a_byte_order_mark_is_read() {
+    let broker = Mosquitto::start();
+    let mut sub = Subscriber::connect(broker.port, &["bom"]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.json");
+    let json = format!(
+        r#"{{"broker": "{}", "topic": "bom", "content": "c"}}"#,
+        broker.url()
+    );
+    fs::write(&config, [b"\xEF\xBB\xBF", json.as_bytes()].concat()).unwrap();
+    run(mqtt_send().arg("-c").arg(&config)).expect(0);
+    assert_eq!(sub.expect_message().payload, b"c");
+}
+
+#[test]
+fn values_that_start_with_a_hyphen_are_values() {
+    let broker = Mosquitto::with_password("-alice", "--pw-dash-8e1f");
+    let mut sub = Subscriber::connect(broker.observer, &["#"]);
+    let result = run(mqtt_send().args([
+        "-b",
+        &broker.url(),
+        "-t",
+        "-temp",
+        "-m",
+        "-3.2",
+        "-i",
+        "-client",
+        "-u",
+        "-alice",
+        "-P",
+        "--pw-dash-8e1f",
+    ]));
+    result.expect(0);
+    assert_eq!(result.meta["client-id"], "-client");
+    let message = sub.expect_message();
+    assert_eq!(
+        (message.topic.as_str(), message.payload.as_slice()),
+        ("-temp", b"-3.2".as_slice())
+    );
+}
+
+#[test]
+fn host_and_port_flags_name_the_broker_as_in_mosquitto_pub() {
+    let broker = Mosquitto::start();
+    let port = broker.port.to_string();
+    let mut sub = Subscriber::connect(broker.port, &["hp/#"]);
+    let result = run(mqtt_send().args(["-h", "127.0.0.1", "-p", &port, "-t", "hp/1", "-m", "a"]));
+    result.expect(0);
+    assert_eq!(result.meta["broker"], format!("tcp://127.0.0.1:{port}"));
+    assert_eq!(sub.expect_message().payload, b"a");
+    // Over the broker URL of a config file: the port only, then the host only.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("connector.json");
+    fs::write(
+        &config,
+        r#"{"broker": "tcp://127.0.0.1:1", "topic": "hp/2"}"#,
+    )
+    .unwrap();
+    run(mqtt_send()
+        .arg("-c")
+        .arg(&config)
+        .args(["-p", &port, "-m", "b"]))
+    .expect(0);
+    assert_eq!(sub.expect_message().payload, b"b");
+    let url = format!("tcp://no-such-host.invalid:{port}");
+    run(mqtt_send().args(["-b", &url, "--host", "127.0.0.1", "-t", "hp/3", "-m", "c"])).expect(0);
+    assert_eq!(sub.expect_message().payload, b"c");
+}
+
+#[test]
 fn a_256_kb_payload_goes_through() {
     let broker = Mosquitto::start();
     let mut sub = Subscriber::connect(broker.port, &["big"]);

@@ -8,13 +8,15 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::io_reason::io_reason;
+use crate::files::{Size, io_reason};
 
 /// What is wrong with the configuration of a run. Nothing has been sent when one arises.
 #[derive(Debug)]
 pub enum ConfigError {
     /// The config file cannot be read.
     ConfigUnreadable { path: PathBuf, error: io::Error },
+    /// The config file holds more than `cap` bytes (see `config::CONFIG_FILE_CAP`).
+    ConfigTooLarge { path: PathBuf, cap: u64 },
     /// The config file holds nothing but white space.
     ConfigEmpty { path: PathBuf },
     /// The config file is not JSON.
@@ -24,6 +26,8 @@ pub enum ConfigError {
     },
     /// The config file is JSON, but not an object.
     ConfigNotObject { path: PathBuf, found: JsonType },
+    /// A key that the config file holds more than once.
+    DuplicateKey { key: String, path: PathBuf },
     /// A key of the config file that is no config key; `closest` is the known key it most
     /// resembles, if any is close; `known` lists them all.
     UnknownKey {
@@ -50,6 +54,8 @@ pub enum ConfigError {
     NotUnicode { var: &'static str },
     /// The password file cannot be read.
     PasswordFileUnreadable { path: PathBuf, error: io::Error },
+    /// The password file holds more than `cap` bytes (see `config::PASSWORD_FILE_CAP`).
+    PasswordFileTooLarge { path: PathBuf, cap: u64 },
     /// The password file is not UTF-8 text.
     PasswordFileNotText { path: PathBuf },
     /// The password file's first line is empty.
@@ -165,10 +171,15 @@ pub enum Problem {
     },
     /// Not a broker URL (boxed: it is the largest problem, and errors travel by value).
     Url(Box<UrlError>),
+    /// Not a host name or an IP address (shown redacted: someone may try `user:pw@host`).
+    Host {
+        shown: RedactedUrl,
+    },
+    /// Not a port number from 1 to 65535.
+    Port,
     TopicEmpty,
     /// A topic with `+` or `#`.
     TopicWildcard,
-    ClientIdEmpty,
     TooLong {
         field: Field,
         len: usize,
@@ -243,25 +254,46 @@ pub enum UrlError {
     },
 }
 
-/// A broker URL as it may be shown: whatever stands before an `@` (a user name and password)
-/// is replaced by `***`. The only way to put a URL into an error.
+/// A broker URL as it may be shown: whatever stands before its last `@` (a user name and
+/// password) and whatever follows its first `?` or `#` (a query such as `?password=...`) are
+/// replaced by `***`; a scheme at the start (`tcp://`) stays. Where the two overlap
+/// (`tcp://h?password=a@b`), neither side is shown. The only way to put a URL into an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedactedUrl(String);
 
 impl RedactedUrl {
     pub fn new(url: &str) -> Self {
-        let Some((before, host)) = url.rsplit_once('@') else {
-            return RedactedUrl(url.to_string());
+        let (scheme, rest) = match url.split_once("://") {
+            Some((scheme, rest)) if is_scheme(scheme) => (Some(scheme), rest),
+            _ => (None, url),
         };
-        let scheme = before
-            .split_once("://")
-            .map(|(scheme, _)| scheme)
-            .filter(|scheme| !scheme.contains('@'));
-        RedactedUrl(match scheme {
-            Some(scheme) => format!("{scheme}://***@{host}"),
-            None => format!("***@{host}"),
-        })
+        let from = rest.rfind('@').map(|at| at + 1);
+        let query = rest.find(['?', '#']);
+        let mut shown = String::new();
+        if let Some(scheme) = scheme {
+            shown.push_str(scheme);
+            shown.push_str("://");
+        }
+        if from.is_some() {
+            shown.push_str("***@");
+        }
+        let (from, to) = (from.unwrap_or(0), query.unwrap_or(rest.len()));
+        if from <= to {
+            shown.push_str(&rest[from..to]);
+        }
+        if let Some(at) = query {
+            shown.push_str(&rest[at..at + 1]);
+            shown.push_str("***");
+        }
+        RedactedUrl(shown)
     }
+}
+
+/// A URL scheme as RFC 3986 spells it: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 // The words.
@@ -274,6 +306,14 @@ impl fmt::Display for ConfigError {
                 "cannot read the config file {}: {}",
                 path.display(),
                 io_reason(error)
+            ),
+            ConfigError::ConfigTooLarge { path, cap } => write!(
+                f,
+                "the config file {} is larger than {}, the most mqtt-send reads from a config \
+                 file; a Flint config is a few hundred bytes (give a large message with \
+                 --content-file)",
+                path.display(),
+                Size(*cap)
             ),
             ConfigError::ConfigEmpty { path } => write!(
                 f,
@@ -303,6 +343,12 @@ impl fmt::Display for ConfigError {
                     None => write!(f, "; known keys: {}", known.join(", ")),
                 }
             }
+            ConfigError::DuplicateKey { key, path } => write!(
+                f,
+                "the key \"{key}\" appears more than once in the config file {}; give each key \
+                 once",
+                path.display()
+            ),
             ConfigError::WrongType {
                 origin,
                 expected,
@@ -330,6 +376,13 @@ impl fmt::Display for ConfigError {
                 "cannot read the password file {}: {}",
                 path.display(),
                 io_reason(error)
+            ),
+            ConfigError::PasswordFileTooLarge { path, cap } => write!(
+                f,
+                "the password file {} is larger than {}, the most mqtt-send reads from a \
+                 password file; its first line is the password",
+                path.display(),
+                Size(*cap)
             ),
             ConfigError::PasswordFileNotText { path } => write!(
                 f,
@@ -423,6 +476,15 @@ fn invalid(
             got_it(f)
         }
         Problem::Url(error) => write!(f, "{origin}: {error}"),
+        Problem::Host { shown } => write!(
+            f,
+            "{origin}: \"{shown}\" is not a host name or an IP address (the port goes in \
+             --port, the scheme in --broker)"
+        ),
+        Problem::Port => {
+            write!(f, "{origin} must be a port number from 1 to 65535")?;
+            got_it(f)
+        }
         Problem::TopicEmpty => write!(f, "{origin}: the topic is empty"),
         Problem::TopicWildcard => {
             write!(f, "{origin}: the topic")?;
@@ -431,10 +493,6 @@ fn invalid(
                 " contains a wildcard (+ or #); a message is published to one concrete topic",
             )
         }
-        Problem::ClientIdEmpty => write!(
-            f,
-            "{origin}: the client id is empty; leave it out to get a generated one"
-        ),
         Problem::TooLong {
             field: Field::Password,
             len,
@@ -600,6 +658,13 @@ mod tests {
             ("user:hunter2@localhost", "***@localhost"),
             ("user:hunter2@host://x", "***@host://x"),
             ("tcp://localhost", "tcp://localhost"),
+            ("hunter2@tcp://localhost", "***@tcp://localhost"),
+            ("user:hun://ter2@localhost", "***@localhost"),
+            ("tcp://localhost?password=hunter2", "tcp://localhost?***"),
+            ("tcp://localhost:1883/#hunter2", "tcp://localhost:1883/#***"),
+            ("tcp://localhost?password=hun@ter2", "tcp://***@?***"),
+            ("tcp://u:hun?ter2@localhost", "tcp://***@?***"),
+            ("hun?ter2://localhost", "hun?***"),
         ] {
             assert_eq!(RedactedUrl::new(url).to_string(), shown, "{url}");
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::broker::Broker;
 use crate::config::Source;
-use crate::io_reason::io_reason;
+use crate::files::io_reason;
 use crate::message::{MAX_REMAINING_LENGTH, Version};
 use crate::outcome::Class;
 use crate::signals::Signal;

@@ -13,6 +13,9 @@ pub const SECRETS: &[&str] = &[
     "pw-file-33de",
     "pw-config-5e10",
     "pw-wrong-0c4d",
+    "pw-dash-8e1f",
+    "pw-stray-2b7d",
+    "pw-url-6c0a",
 ];
 
 /// The binary under test, with an empty environment so a developer's own MQTT_SEND_PASSWORD
@@ -80,6 +83,30 @@ pub fn run_with_stdin(command: &mut Command, stdin: Option<&[u8]>) -> Run {
     if let Some(bytes) = stdin {
         let mut pipe = child.stdin.take().expect("stdin is piped");
         pipe.write_all(bytes).expect("write stdin");
+    }
+    finish(child, started)
+}
+
+/// Like [`run`], but a run that has not ended after `limit` is killed and the test fails: for
+/// inputs that used to hang or eat memory.
+#[track_caller]
+pub fn run_within(command: &mut Command, limit: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = spawn(command, false);
+    while child
+        .try_wait()
+        .expect("mqtt-send can be waited for")
+        .is_none()
+    {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("mqtt-send finishes");
+            panic!(
+                "mqtt-send still ran after {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
     finish(child, started)
 }

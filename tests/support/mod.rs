@@ -13,6 +13,6 @@ pub mod subscriber;
 pub mod tls_server;
 
 pub use broker::Mosquitto;
-pub use cmd::{mqtt_send, mqtt_send_to, run, run_and_signal, run_with_stdin};
+pub use cmd::{mqtt_send, mqtt_send_to, run, run_and_signal, run_with_stdin, run_within};
 pub use servers::SilentServer;
 pub use subscriber::Subscriber;
