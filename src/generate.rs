@@ -18,6 +18,26 @@ use crate::outcome::Class;
 
 const NAME: &str = "mqtt-send";
 
+/// `mqtt-send --generate DIR`: write the files, say which on stderr, exit 0 (or 1 when they
+/// cannot be written).
+pub fn report(dir: &Path) -> std::process::ExitCode {
+    match write_all(dir) {
+        Ok(written) => {
+            for path in written {
+                crate::log::say!("wrote {path}");
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            crate::log::say!(
+                "cannot write the generated files under {}: {e}",
+                dir.display()
+            );
+            std::process::ExitCode::from(Class::Internal.exit_code())
+        }
+    }
+}
+
 /// Write every generated file under `dir`; returns the paths written.
 pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
     let completions = dir.join("completions");

@@ -33,7 +33,7 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 
 use crate::error::Error;
-use crate::outcome::{Class, Details, Outcome};
+use crate::outcome::{Details, Outcome};
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
@@ -67,21 +67,7 @@ fn main() -> ExitCode {
         Err(error) => return outcome::clap_error(error),
     };
     if let Some(dir) = &cli.generate {
-        return match generate::write_all(dir) {
-            Ok(written) => {
-                for path in written {
-                    crate::log::say!("wrote {path}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                crate::log::say!(
-                    "cannot write the generated files under {}: {e}",
-                    dir.display()
-                );
-                ExitCode::from(Class::Internal.exit_code())
-            }
-        };
+        return generate::report(dir);
     }
     if cli.verbose {
         log::enable();
