@@ -242,20 +242,7 @@ fn a_write_failing_mid_batch_still_counts_the_acks_received() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("lines.txt");
     write_batch(&input, ACKED);
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &broker.url(),
-            "-t",
-            "t",
-            "-q",
-            "1",
-            "--lines",
-            "--timeout",
-            "5",
-            "-f",
-        ])
-        .arg(&input));
+    let result = lines_at_qos_1(&broker.url(), &input);
     result.expect(7);
     assert_eq!(result.meta["acknowledged"], ACKED, "{:#?}", result.meta);
     assert_eq!(
@@ -268,6 +255,24 @@ fn a_write_failing_mid_batch_still_counts_the_acks_received() {
 
 /// `small` numbered lines, one line of 32 MiB (more than any socket buffers hold), then 100
 /// more numbered lines.
+/// `--lines -f input` at QoS 1 to `broker`, with a 5 s deadline.
+fn lines_at_qos_1(broker: &str, input: &Path) -> Run {
+    run(mqtt_send()
+        .args([
+            "-b",
+            broker,
+            "-t",
+            "t",
+            "-q",
+            "1",
+            "--lines",
+            "--timeout",
+            "5",
+            "-f",
+        ])
+        .arg(input))
+}
+
 fn write_batch(path: &Path, small: usize) {
     let mut file = std::io::BufWriter::new(fs::File::create(path).unwrap());
     for n in 1..=small {
@@ -302,20 +307,7 @@ fn a_batch_line_over_the_mqtt_packet_limit_is_2_before_connecting() {
     file.flush().unwrap();
     drop(file);
     assert_eq!(fs::metadata(&input).unwrap().len(), 268_435_457);
-    let result = run(mqtt_send()
-        .args([
-            "-b",
-            &broker.url(),
-            "-t",
-            "t",
-            "-q",
-            "1",
-            "--lines",
-            "--timeout",
-            "5",
-            "-f",
-        ])
-        .arg(&input));
+    let result = lines_at_qos_1(&broker.url(), &input);
     result.expect(2);
     assert!(
         broker.transcripts().is_empty(),

@@ -14,7 +14,7 @@ fn a_broker_that_starts_2_s_late_is_reached() {
     let port = free_port();
     let late = thread::spawn(move || {
         thread::sleep(Duration::from_secs(2));
-        FaultBroker::serve(
+        FaultBroker::serve_fault(
             TcpListener::bind(("127.0.0.1", port)).unwrap(),
             Fault::Slow(Duration::ZERO),
         )

@@ -4,14 +4,14 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use rumqttc::{Packet, PubAck, PubComp, PubRec, QoS};
 
 use super::codec::{encode, read_packet, write_packet};
+use super::servers::Recorder;
 
 /// How the broker misbehaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,61 +61,20 @@ pub enum Fault {
 /// What one connection sent us, by packet name ("CONNECT", "PUBLISH", "DISCONNECT", ...).
 pub type Transcript = Vec<&'static str>;
 
-pub struct FaultBroker {
-    pub port: u16,
-    /// Per connection: what it sent, and whether its handler has finished.
-    transcripts: Arc<Mutex<Vec<(Transcript, bool)>>>,
-}
+/// A broker that misbehaves as its [`Fault`] says.
+pub type FaultBroker = Recorder<&'static str>;
 
-impl FaultBroker {
+impl Recorder<&'static str> {
     pub fn start(fault: Fault) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        Self::serve(listener, fault)
+        Self::serve_fault(listener, fault)
     }
 
     /// Serve on an already-bound listener (e.g. one bound later, on a reserved port).
-    pub fn serve(listener: TcpListener, fault: Fault) -> Self {
-        let port = listener.local_addr().expect("addr").port();
-        let transcripts = Arc::new(Mutex::new(Vec::new()));
-        let all = Arc::clone(&transcripts);
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let index = {
-                    let mut all = all.lock().unwrap();
-                    all.push((Vec::new(), false));
-                    all.len() - 1
-                };
-                let record = Arc::clone(&all);
-                thread::spawn(move || {
-                    let mut log = |name: &'static str| record.lock().unwrap()[index].0.push(name);
-                    let _ = behave(stream, fault, &mut log);
-                    record.lock().unwrap()[index].1 = true;
-                });
-            }
-        });
-        FaultBroker { port, transcripts }
-    }
-
-    pub fn url(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.port)
-    }
-
-    /// One transcript per TCP connection accepted so far.
-    pub fn transcripts(&self) -> Vec<Transcript> {
-        // mqtt-send may exit before our handler has read its last packet: wait (up to 5 s) for
-        // every connection's handler to finish; each ends when its client closes.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let all = self.transcripts.lock().unwrap();
-            if all.iter().all(|(_, done)| *done) || Instant::now() >= deadline {
-                return all
-                    .iter()
-                    .map(|(transcript, _)| transcript.clone())
-                    .collect();
-            }
-            drop(all);
-            thread::sleep(Duration::from_millis(5));
-        }
+    pub fn serve_fault(listener: TcpListener, fault: Fault) -> Self {
+        Recorder::serve(listener, move |stream, log| {
+            let _ = behave(stream, fault, log);
+        })
     }
 }
 
@@ -133,7 +92,7 @@ fn name(packet: &Packet) -> &'static str {
 fn behave(
     mut stream: TcpStream,
     fault: Fault,
-    log: &mut impl FnMut(&'static str),
+    log: &mut dyn FnMut(&'static str),
 ) -> std::io::Result<()> {
     let mut buffer = BytesMut::new();
     if fault == Fault::CloseAtOnce {
@@ -232,7 +191,7 @@ fn ack_in_advance(
     mut stream: TcpStream,
     qos: QoS,
     count: u16,
-    log: &mut impl FnMut(&'static str),
+    log: &mut dyn FnMut(&'static str),
 ) -> std::io::Result<()> {
     let mut buffer = BytesMut::new();
     match read_packet(&mut stream, &mut buffer)? {

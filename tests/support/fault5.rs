@@ -5,9 +5,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+
+use super::servers::Recorder;
 
 /// What the broker does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,54 +33,15 @@ pub enum Reply {
     Silence,
 }
 
-/// Per connection: what it sent, and whether its handler has finished.
-type Transcripts = Arc<Mutex<Vec<(Vec<String>, bool)>>>;
+/// The scripted v5 broker.
+pub type Broker5 = Recorder<String>;
 
-pub struct Broker5 {
-    pub port: u16,
-    transcripts: Transcripts,
-}
-
-impl Broker5 {
+impl Recorder<String> {
     pub fn start(script: Script) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let transcripts: Transcripts = Arc::new(Mutex::new(Vec::new()));
-        let all = Arc::clone(&transcripts);
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let index = {
-                    let mut all = all.lock().unwrap();
-                    all.push((Vec::new(), false));
-                    all.len() - 1
-                };
-                let record = Arc::clone(&all);
-                let script = script.clone();
-                thread::spawn(move || {
-                    let mut log = |what: String| record.lock().unwrap()[index].0.push(what);
-                    let _ = serve(stream, &script, &mut log);
-                    record.lock().unwrap()[index].1 = true;
-                });
-            }
-        });
-        Broker5 { port, transcripts }
-    }
-
-    pub fn url(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.port)
-    }
-
-    /// One transcript per connection (waiting up to 5 s for the handlers to finish).
-    pub fn transcripts(&self) -> Vec<Vec<String>> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let all = self.transcripts.lock().unwrap();
-            if all.iter().all(|(_, done)| *done) || Instant::now() >= deadline {
-                return all.iter().map(|(t, _)| t.clone()).collect();
-            }
-            drop(all);
-            thread::sleep(Duration::from_millis(5));
-        }
+        Recorder::serve(listener, move |stream, log| {
+            let _ = serve(stream, &script, log);
+        })
     }
 }
 
@@ -138,7 +98,7 @@ fn ack(kind: u8, pkid: u16, reason: u8, reason_string: Option<&str>) -> Vec<u8> 
 fn serve(
     mut stream: TcpStream,
     script: &Script,
-    log: &mut impl FnMut(String),
+    log: &mut dyn FnMut(String),
 ) -> std::io::Result<()> {
     let Some((0x10, connect)) = read_frame(&mut stream)? else {
         return Ok(());
