@@ -251,7 +251,11 @@ async fn publish_with_retries(
 
     loop {
         progress.attempts += 1;
-        let retries_left = settings.retries.saturating_sub(progress.attempts - 1);
+        // The one fallback to 3.1.1 is not a retry.
+        let fell_back = u32::from(progress.version == Version::V311 && settings.protocol.is_none());
+        let retries_left = settings
+            .retries
+            .saturating_sub(progress.attempts - 1 - fell_back);
         let connect_by = connect_deadline(deadline, retries_left);
         progress.step = Step::Resolving;
         let mut wire = None;
