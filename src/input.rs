@@ -200,6 +200,11 @@ impl Input {
         self.peeked = Some((line, message));
     }
 
+    /// The next message, read and not yet taken (the first one, before connecting).
+    pub fn peek(&self) -> Option<&Message> {
+        self.peeked.as_ref().map(|(_, message)| message)
+    }
+
     /// The message of a single publish (not a batch), read before connecting.
     pub fn first(&self) -> Option<&Message> {
         self.first.as_ref()
