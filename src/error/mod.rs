@@ -505,7 +505,11 @@ impl InputError {
 pub enum LineProblem {
     NotJson(String),
     NotObject(JsonType),
-    UnknownKey(String),
+    /// A key no line holds; `known`: the keys a line holds.
+    UnknownKey {
+        key: String,
+        known: Vec<&'static str>,
+    },
     NoTopic,
     NoContent,
     /// A value against the rule its config key follows (`"qos" on line 7 ...`).
@@ -998,14 +1002,19 @@ impl fmt::Display for InputError {
                 }
                 LineProblem::NotObject(got) => write!(
                     f,
-                    "line {line} must be a JSON object {{\"topic\", \"content\", \"qos\", \
-                     \"retain\"}}, not {got}"
+                    "line {line} must be a JSON object such as {{\"topic\": \"a/b\", \
+                     \"content\": \"...\"}}, not {got}"
                 ),
-                LineProblem::UnknownKey(key) => write!(
-                    f,
-                    "line {line} has an unknown key \"{key}\"; a line holds \"topic\", \
-                     \"content\", \"qos\" and \"retain\""
-                ),
+                LineProblem::UnknownKey { key, known } => {
+                    write!(f, "line {line} has an unknown key \"{key}\"; a line holds ")?;
+                    let quoted: Vec<String> =
+                        known.iter().map(|key| format!("\"{key}\"")).collect();
+                    match quoted.split_last() {
+                        Some((last, [])) => f.write_str(last),
+                        Some((last, rest)) => write!(f, "{} and {last}", rest.join(", ")),
+                        None => f.write_str("nothing"),
+                    }
+                }
                 LineProblem::NoTopic => write!(
                     f,
                     "line {line} has no \"topic\" and no --topic gives a default"
