@@ -23,7 +23,7 @@ _mqtt__send() {
 
     case "${cmd}" in
         mqtt__send)
-            opts="-c -b -h -p -i -t -q -m -f -r -u -P -v --config --broker --host --port --client-id --topic --qos --content --content-file --retain --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --timeout --retries --lines --ndjson --action --verbose --generate --help --version"
+            opts="-c -b -h -p -i -V -t -q -m -f -r -u -P -v --config --broker --host --port --client-id --protocol-version --topic --qos --content --content-file --retain --user-property --content-type --message-expiry --response-topic --correlation-data --payload-format --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --timeout --retries --lines --ndjson --action --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -69,6 +69,14 @@ _mqtt__send() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --protocol-version)
+                    COMPREPLY=($(compgen -W "5 mqttv5 3.1.1 311 mqttv311" -- "${cur}"))
+                    return 0
+                    ;;
+                -V)
+                    COMPREPLY=($(compgen -W "5 mqttv5 3.1.1 311 mqttv311" -- "${cur}"))
+                    return 0
+                    ;;
                 --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -107,6 +115,30 @@ _mqtt__send() {
                     ;;
                 -r)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --user-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --content-type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --message-expiry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --response-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --correlation-data)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --payload-format)
+                    COMPREPLY=($(compgen -W "utf8" -- "${cur}"))
                     return 0
                     ;;
                 --username)

@@ -3,12 +3,23 @@ complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:
 complete -c mqtt-send -s h -l host -d 'Broker host name or IP address, in place of the broker URL\'s (scheme and port stay)' -r
 complete -c mqtt-send -s p -l port -d 'Broker port, in place of the broker URL\'s' -r
 complete -c mqtt-send -s i -l client-id -d 'MQTT client identifier (AWS IoT Core: the thing name); \'\' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
+complete -c mqtt-send -s V -l protocol-version -d 'MQTT version: 5 or 3.1.1; given, no other is tried [config: protocol-version] [default: 5, and 3.1.1 once if the broker does not speak 5]' -r -f -a "5\t''
+mqttv5\t''
+3.1.1\t''
+311\t''
+mqttv311\t''"
 complete -c mqtt-send -s t -l topic -d 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]' -r
 complete -c mqtt-send -s q -l qos -d 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]' -r
 complete -c mqtt-send -s m -l content -d 'The message [config: content]' -r
 complete -c mqtt-send -s f -l content-file -d 'Read the message from a file, byte for byte; - reads stdin' -r -F
 complete -c mqtt-send -s r -l retain -d 'Ask the broker to retain the message [config: retain] [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c mqtt-send -l user-property -d 'A user property, KEY=VALUE; repeatable, in order, a key may repeat [config: user-property]' -r
+complete -c mqtt-send -l content-type -d 'Content type of the message (a MIME type, such as application/json) [config: content-type]' -r
+complete -c mqtt-send -l message-expiry -d 'Seconds the broker keeps the message for subscribers that have not received it yet [config: message-expiry]' -r
+complete -c mqtt-send -l response-topic -d 'Topic for a response to the message (no + or #) [config: response-topic]' -r
+complete -c mqtt-send -l correlation-data -d 'Correlation data for a response: the bytes of TEXT [config: correlation-data]' -r
+complete -c mqtt-send -l payload-format -d 'utf8: the payload is UTF-8 text (checked before sending) [config: payload-format]' -r -f -a "utf8\t''"
 complete -c mqtt-send -s u -l username -d 'Username [config: username]' -r
 complete -c mqtt-send -s P -l password -d 'Password; visible to ps, prefer MQTT_SEND_PASSWORD or --password-file [config: password]' -r
 complete -c mqtt-send -l password-file -d 'Read the password from the first line of a file' -r -F
@@ -22,7 +33,7 @@ complete -c mqtt-send -l timeout -d 'One deadline for the whole run, in seconds 
 complete -c mqtt-send -l retries -d 'Retry connection failures where nothing was published, at most 1000 times [config: retries] [default: 0]' -r
 complete -c mqtt-send -l lines -d 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines] [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c mqtt-send -l ndjson -d 'Batch: every line is {"topic","content","qos","retain"}; missing fields come from the flags; empty lines are skipped [config: ndjson] [default: false]' -r -f -a "true\t''
+complete -c mqtt-send -l ndjson -d 'Batch: every line is a JSON message {"topic","content","qos","retain"} that may set the MQTT 5 properties too (by their config keys); missing fields come from the flags; empty lines are skipped [config: ndjson] [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c mqtt-send -l action -d 'Flint\'s action name; only "send" is accepted [config: action] [default: send]' -r
 complete -c mqtt-send -l generate -d 'Write the shell completions and the man page under DIR (for packagers and developers)' -r -F

@@ -4,16 +4,17 @@
 //! clap command and merges them.
 
 use std::any::TypeId;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::message::Qos;
+use crate::message::{Qos, Version};
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Arg, ArgAction, Command, CommandFactory, Parser};
 
 use crate::broker::{Broker, DEFAULT_BROKER, Host};
-use crate::error::Kind;
-use crate::values::{self, Secret};
+use crate::error::{Kind, Problem};
+use crate::values::{self, PayloadFormat, Secret, UserProperty};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -22,6 +23,7 @@ Examples:
   MQTT_SEND_PASSWORD=secret mqtt-send -b tcp://broker:1883 -u alice -t jobs/done -m ok -q 1
   mqtt-send -t logs/raw -f payload.bin
   mqtt-send -h broker.lan -p 1884 -t sensors/room1 -m 21.5
+  mqtt-send -t jobs/done -m '{\"ok\":true}' --content-type application/json --user-property job=42
 
 Exit status: 0 published (acknowledged), 2 usage/config, 3 could not connect, 4 TLS,
 5 refused by the broker, 6 timed out, 7 publish dropped by the broker, 1 internal error,
@@ -31,8 +33,9 @@ One JSON meta object ({\"exit-code\":N,\"message\":...}) is printed on stdout.";
 const DESCRIPTION: &str = "\
 Publish an MQTT message, wait for the broker's acknowledgement, and report it as JSON.
 
-mqtt-send connects to an MQTT 3.1.1 broker (plain TCP or TLS, with a username and password or a \
-client certificate), publishes the message, waits for the broker's acknowledgement (PUBACK for \
+mqtt-send connects to an MQTT broker (MQTT 5, or 3.1.1 for a broker that does not speak 5; plain \
+TCP or TLS, with a username and password or a client certificate), publishes the message with \
+the MQTT 5 properties asked for, waits for the broker's acknowledgement (PUBACK for \
 QoS 1, PUBCOMP for QoS 2), disconnects cleanly, prints one JSON meta object on stdout and exits \
 with the status that object names. One --timeout covers the whole run. The connection can come \
 from a Flint-style JSON config file (-c); flags override it. With --lines or --ndjson every \
@@ -53,8 +56,8 @@ line of the input is one message, over one connection.";
 /// so there a `-` means a forgotten value, and an optional boolean (`-r`) must not swallow the
 /// flag after it. The numbers take negative numbers, for their rule to refuse in its own words.
 ///
-/// `-h` and `-p` are mosquitto_pub's host and port, so help is `--help` only and the version
-/// `--version` only (`-V` is mosquitto_pub's protocol version, not ours).
+/// `-h` and `-p` are mosquitto_pub's host and port, and `-V` its protocol version, so help is
+/// `--help` only and the version `--version` only.
 #[derive(Debug, Default, Parser)]
 #[command(name = "mqtt-send", version, long_about = DESCRIPTION, after_long_help = EXAMPLES,
           disable_help_flag = true, disable_version_flag = true)]
@@ -82,6 +85,12 @@ pub struct Cli {
     #[arg(short = 'i', long, value_name = "ID", value_parser = values::client_id,
           allow_hyphen_values = true, help_heading = "Connection")]
     pub client_id: Option<String>,
+
+    /// MQTT version: 5 or 3.1.1; given, no other is tried
+    #[arg(short = 'V', long, value_name = "VERSION",
+          value_parser = OneOf { rule: values::protocol_version, names: values::PROTOCOL_VERSIONS },
+          help_heading = "Connection")]
+    pub protocol_version: Option<Version>,
 
     /// Topic to publish to (no + or #); required, except with --ndjson
     #[arg(short = 't', long, value_name = "TOPIC", value_parser = values::topic,
@@ -112,6 +121,37 @@ pub struct Cli {
     #[arg(short = 'r', long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "Message")]
     pub retain: Option<bool>,
+
+    /// A user property, KEY=VALUE; repeatable, in order, a key may repeat
+    #[arg(long, value_name = "KEY=VALUE", value_parser = values::user_property,
+          allow_hyphen_values = true, help_heading = PROPERTIES)]
+    pub user_property: Vec<UserProperty>,
+
+    /// Content type of the message (a MIME type, such as application/json)
+    #[arg(long, value_name = "TEXT", value_parser = values::content_type,
+          allow_hyphen_values = true, help_heading = PROPERTIES)]
+    pub content_type: Option<String>,
+
+    /// Seconds the broker keeps the message for subscribers that have not received it yet
+    #[arg(long, value_name = "SECONDS", value_parser = values::message_expiry,
+          allow_negative_numbers = true, help_heading = PROPERTIES)]
+    pub message_expiry: Option<u32>,
+
+    /// Topic for a response to the message (no + or #)
+    #[arg(long, value_name = "TOPIC", value_parser = values::response_topic,
+          allow_hyphen_values = true, help_heading = PROPERTIES)]
+    pub response_topic: Option<String>,
+
+    /// Correlation data for a response: the bytes of TEXT
+    #[arg(long, value_name = "TEXT", value_parser = values::correlation_data,
+          allow_hyphen_values = true, help_heading = PROPERTIES)]
+    pub correlation_data: Option<String>,
+
+    /// utf8: the payload is UTF-8 text (checked before sending)
+    #[arg(long, value_name = "FORMAT",
+          value_parser = OneOf { rule: values::payload_format, names: values::PAYLOAD_FORMATS },
+          help_heading = PROPERTIES)]
+    pub payload_format: Option<PayloadFormat>,
 
     /// Username
     #[arg(short = 'u', long, value_name = "NAME", value_parser = values::username,
@@ -171,8 +211,9 @@ pub struct Cli {
           help_heading = "Behaviour")]
     pub lines: Option<bool>,
 
-    /// Batch: every line is {"topic","content","qos","retain"}; missing fields come from the
-    /// flags; empty lines are skipped
+    /// Batch: every line is a JSON message {"topic","content","qos","retain"} that may set the
+    /// MQTT 5 properties too (by their config keys); missing fields come from the flags; empty
+    /// lines are skipped
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "Behaviour")]
     pub ndjson: Option<bool>,
@@ -197,6 +238,43 @@ pub struct Cli {
     /// Print version
     #[arg(long, action = ArgAction::Version)]
     pub version: Option<bool>,
+}
+
+/// The help heading of the MQTT 5 properties of a message: these options are the properties.
+pub const PROPERTIES: &str = "MQTT 5 properties";
+
+/// The config keys (and long flag names) of the MQTT 5 properties, in the order of [`Cli`].
+pub fn property_keys(command: &Command) -> Vec<&str> {
+    command
+        .get_arguments()
+        .filter(|arg| arg.get_help_heading() == Some(PROPERTIES))
+        .filter_map(Arg::get_long)
+        .collect()
+}
+
+/// A value parser that is one of our rules (see `values`) and offers `names`, the values it
+/// takes, to the help and the shell completions.
+#[derive(Clone)]
+pub struct OneOf<T> {
+    pub rule: fn(&str) -> Result<T, Problem>,
+    pub names: &'static [&'static str],
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for OneOf<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        command: &Command,
+        arg: Option<&Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        self.rule.parse_ref(command, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.names.iter().map(PossibleValue::new)))
+    }
 }
 
 /// The flags that are not config keys, each with the config key that says the same in a config
@@ -246,6 +324,10 @@ pub const DEFAULTS: &[(&str, Fallback)] = &[
     ),
     ("lines", Fallback::Value("false")),
     ("ndjson", Fallback::Value("false")),
+    (
+        "protocol-version",
+        Fallback::Described("5, and 3.1.1 once if the broker does not speak 5"),
+    ),
     ("qos", Fallback::Value("2")),
     ("retain", Fallback::Value("false")),
     ("retries", Fallback::Value("0")),
@@ -320,8 +402,12 @@ pub fn kind(arg: &Arg) -> Kind {
         Kind::Count
     } else if made == TypeId::of::<PathBuf>() {
         Kind::Path
+    } else if made == TypeId::of::<Version>() {
+        Kind::Version
+    } else if made == TypeId::of::<UserProperty>() {
+        Kind::UserProperties
     } else {
-        // String, OsString, and what a rule makes of a string (Broker, Secret).
+        // String, OsString, and what a rule makes of a string (Broker, Secret, PayloadFormat).
         Kind::Text
     }
 }
@@ -446,12 +532,55 @@ mod tests {
         assert_eq!(kind_of("root-ca-crt"), (Kind::Path, false));
         assert_eq!(kind_of("broker"), (Kind::Text, false));
         assert_eq!(kind_of("alpn"), (Kind::Text, true));
+        assert_eq!(kind_of("protocol-version"), (Kind::Version, false));
+        assert_eq!(kind_of("user-property"), (Kind::UserProperties, true));
+        assert_eq!(kind_of("message-expiry"), (Kind::Count, false));
+        assert_eq!(kind_of("payload-format"), (Kind::Text, false));
         let secrets: Vec<&str> = config_keys(&command)
             .into_iter()
             .filter(|(_, arg)| is_secret(arg))
             .map(|(key, _)| key)
             .collect();
         assert_eq!(secrets, ["password"]);
+    }
+
+    #[test]
+    fn the_properties_are_the_options_under_their_heading() {
+        assert_eq!(
+            property_keys(&command()),
+            [
+                "user-property",
+                "content-type",
+                "message-expiry",
+                "response-topic",
+                "correlation-data",
+                "payload-format"
+            ]
+        );
+    }
+
+    #[test]
+    fn protocol_version_and_payload_format_offer_their_values() {
+        let command = command();
+        let offered = |long: &str| -> Vec<String> {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_long() == Some(long))
+                .unwrap();
+            arg.get_possible_values()
+                .iter()
+                .map(|value| value.get_name().to_string())
+                .collect()
+        };
+        assert_eq!(
+            offered("protocol-version"),
+            ["5", "mqttv5", "3.1.1", "311", "mqttv311"]
+        );
+        assert_eq!(offered("payload-format"), ["utf8"]);
+        let cli = Cli::try_parse_from(["mqtt-send", "-V", "311"]).unwrap();
+        assert_eq!(cli.protocol_version, Some(Version::V311));
+        let refused = Cli::try_parse_from(["mqtt-send", "-V", "3.1"]).unwrap_err();
+        assert_eq!(refused.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]

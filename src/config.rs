@@ -7,23 +7,23 @@
 
 use std::collections::BTreeSet;
 use std::ffi::{OsStr, OsString};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::message::{Properties, Qos, Version};
+use bytes::Bytes;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command, FromArgMatches};
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::broker::Broker;
 use crate::cli::{self, Cli, Fallback};
 use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
 use crate::files::{ReadError, read_capped};
+use crate::json::Json;
 use crate::redact;
-use crate::values;
+use crate::values::{self, UserProperty};
 
 pub use crate::error::Origin;
 pub use crate::values::Secret;
@@ -45,7 +45,7 @@ pub enum Mode {
     Single,
     /// `--lines`: every non-empty line of the content is one message to the topic.
     Lines,
-    /// `--ndjson`: every non-empty line is `{"topic","content","qos","retain"}`.
+    /// `--ndjson`: every non-empty line is a JSON object `{"topic","content",...}`.
     Ndjson,
 }
 
@@ -203,6 +203,32 @@ pub fn settings(
         _ => cli.password,
     };
 
+    // An explicit version is the only one tried; without one, MQTT 5 and 3.1.1 once.
+    let protocol = cli.protocol_version;
+    if protocol == Some(Version::V311) {
+        let version = sources
+            .origin("protocol-version")
+            .unwrap_or(Origin::Default);
+        if let Some(property) = cli::property_keys(sources.command)
+            .into_iter()
+            .find_map(|key| sources.origin(key))
+        {
+            return Err(ConfigError::NeedsMqtt5 { property, version });
+        }
+    }
+    let properties = Properties {
+        user: cli
+            .user_property
+            .into_iter()
+            .map(|UserProperty { key, value }| (key, value))
+            .collect(),
+        content_type: cli.content_type,
+        message_expiry: cli.message_expiry,
+        response_topic: cli.response_topic,
+        correlation_data: cli.correlation_data.map(Bytes::from),
+        payload_utf8: cli.payload_format.is_some(),
+    };
+
     let tls = TlsOptions {
         root_ca_crt: cli.root_ca_crt,
         certificate: cli.certificate,
@@ -221,8 +247,8 @@ pub fn settings(
         broker,
         client_id,
         client_id_given,
-        protocol: Some(Version::V311),
-        properties: Properties::default(),
+        protocol,
+        properties,
         topic,
         mode,
         qos: cli.qos.expect(DEFAULTED),
@@ -488,17 +514,17 @@ fn parse_file(
             path: path.to_path_buf(),
         });
     }
-    let top: TopLevel =
-        serde_json::from_slice(bytes).map_err(|error| ConfigError::ConfigNotJson {
-            path: path.to_path_buf(),
-            error,
-        })?;
+    // As written: a key given twice is kept twice, to be refused below.
+    let top: Json = serde_json::from_slice(bytes).map_err(|error| ConfigError::ConfigNotJson {
+        path: path.to_path_buf(),
+        error,
+    })?;
     let entries = match top {
-        TopLevel::Object(entries) => entries,
-        TopLevel::Other(found) => {
+        Json::Object(entries) => entries,
+        other => {
             return Err(ConfigError::ConfigNotObject {
                 path: path.to_path_buf(),
-                found,
+                found: other.json_type(),
             });
         }
     };
@@ -520,7 +546,7 @@ fn parse_file(
         let Some((key, arg)) = keys.iter().find(|(key, _)| *key == name) else {
             return Err(unknown_key(&name, path, &keys));
         };
-        if value.is_number() {
+        if matches!(value, Json::Scalar(Value::Number(_))) {
             numbers.insert(name.clone());
         }
         let origin = || Origin::Key(name.clone(), path.to_path_buf());
@@ -535,78 +561,27 @@ fn parse_file(
     Ok((layer, args))
 }
 
-/// The top level of a config file as written: an object's entries in their order, a key that
-/// is given twice kept twice (serde_json's `Map` keeps only the last, which would let a
-/// duplicate pass unseen), or the type of any other JSON value.
-enum TopLevel {
-    Object(Vec<(String, Value)>),
-    Other(JsonType),
-}
-
-impl<'de> Deserialize<'de> for TopLevel {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopLevelVisitor)
-    }
-}
-
-struct TopLevelVisitor;
-
-impl<'de> Visitor<'de> for TopLevelVisitor {
-    type Value = TopLevel;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel, A::Error> {
-        let mut entries = Vec::new();
-        while let Some(entry) = map.next_entry::<String, Value>()? {
-            entries.push(entry);
-        }
-        Ok(TopLevel::Object(entries))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopLevel, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(TopLevel::Other(JsonType::Array))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<TopLevel, E> {
-        Ok(TopLevel::Other(JsonType::Bool))
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<TopLevel, E> {
-        Ok(TopLevel::Other(JsonType::Number))
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<TopLevel, E> {
-        Ok(TopLevel::Other(JsonType::Number))
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<TopLevel, E> {
-        Ok(TopLevel::Other(JsonType::Number))
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<TopLevel, E> {
-        Ok(TopLevel::Other(JsonType::String))
-    }
-
-    fn visit_unit<E>(self) -> Result<TopLevel, E> {
-        Ok(TopLevel::Other(JsonType::Null))
-    }
-}
-
 /// The values a config key's JSON gives its option, as text for its value parser. Which JSON
 /// a key takes follows from its option: see [`cli::kind`] and [`cli::is_list`].
 fn json_values(
     arg: &Arg,
-    value: Value,
+    value: Json,
     dir: &Path,
     origin: impl Fn() -> Origin,
 ) -> Result<Vec<OsString>, ConfigError> {
     let (kind, list) = (cli::kind(arg), cli::is_list(arg));
-    let items = match value {
-        Value::Null => Vec::new(), // `"username": null` means "not set", as in Flint's configs
+    if value.is_null() {
+        return Ok(Vec::new()); // `"username": null` means "not set", as in Flint's configs
+    }
+    if kind == Kind::UserProperties {
+        // Each one `--user-property KEY=VALUE`: its rule keeps `=` out of the key, so the
+        // argument splits where the JSON did.
+        return Ok(user_properties(value, origin())?
+            .into_iter()
+            .map(|UserProperty { key, value }| format!("{key}={value}").into())
+            .collect());
+    }
+    let items = match value.into_value() {
         Value::Array(items) if list => items,
         one => vec![one],
     };
@@ -620,7 +595,9 @@ fn json_values(
         .into_iter()
         .map(|item| match (kind, item) {
             (Kind::Bool, Value::Bool(flag)) => Ok(flag.to_string().into()),
-            (Kind::Qos | Kind::Seconds | Kind::Count, Value::Number(n)) => Ok(n.to_string().into()),
+            (Kind::Qos | Kind::Seconds | Kind::Count | Kind::Version, Value::Number(n)) => {
+                Ok(n.to_string().into())
+            }
             // A QoS may be a string of one digit ("qos": "1", as Flint writes it).
             (Kind::Qos, Value::String(text)) if text.chars().count() == 1 => Ok(text.into()),
             (Kind::Qos, Value::String(text)) => Err(ConfigError::Invalid {
@@ -635,7 +612,7 @@ fn json_values(
             }),
             // Relative to the config file's folder (an absolute path stays as it is).
             (Kind::Path, Value::String(text)) => Ok(dir.join(text).into_os_string()),
-            (Kind::Text, Value::String(text)) => Ok(text.into()),
+            (Kind::Text | Kind::Version, Value::String(text)) => Ok(text.into()),
             (_, other) => Err(wrong_type(&other)),
         })
         .collect()
@@ -686,11 +663,6 @@ pub fn check_file(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
 
 // The values of an `--ndjson` line are JSON too, and follow the same rules.
 
-/// The type of a JSON value, in words.
-pub fn type_name(value: &Value) -> JsonType {
-    JsonType::of(value)
-}
-
 pub fn string(value: Value, origin: Origin) -> Result<String, ConfigError> {
     match value {
         Value::String(text) => Ok(text),
@@ -739,11 +711,100 @@ pub fn qos_from_json(value: Value, origin: Origin) -> Result<Qos, ConfigError> {
 
 /// A topic we may publish to: not empty, no wildcards, no NUL, at most 65535 bytes.
 pub fn validate_topic(topic: String, origin: Origin) -> Result<String, ConfigError> {
-    values::topic(&topic).map_err(|problem| ConfigError::Invalid {
+    text(Value::String(topic), origin, values::topic)
+}
+
+/// A string that follows `rule` (the value parser of the option with the same key).
+pub fn text<T>(
+    value: Value,
+    origin: Origin,
+    rule: fn(&str) -> Result<T, Problem>,
+) -> Result<T, ConfigError> {
+    let text = string(value, origin.clone())?;
+    rule(&text).map_err(|problem| ConfigError::Invalid {
         origin,
-        got: Some(Got::Text(topic)),
+        got: Some(Got::Text(text)),
         problem,
     })
+}
+
+/// A whole number that follows `rule` (the value parser of the option with the same key).
+pub fn whole_number<T>(
+    value: Value,
+    origin: Origin,
+    rule: fn(&str) -> Result<T, Problem>,
+) -> Result<T, ConfigError> {
+    let Value::Number(number) = value else {
+        return Err(ConfigError::WrongType {
+            origin,
+            expected: Kind::Count,
+            list: false,
+            found: JsonType::of(&value),
+        });
+    };
+    let text = number.to_string();
+    rule(&text).map_err(|problem| ConfigError::Invalid {
+        origin,
+        got: Some(Got::Number(text)),
+        problem,
+    })
+}
+
+/// MQTT 5 user properties in JSON: an object `{"key": "value", ...}` (its entries in their
+/// order), or a list of `["key", "value"]` pairs, where a key may repeat. Each follows the rule
+/// of `--user-property`.
+pub fn user_properties(value: Json, origin: Origin) -> Result<Vec<UserProperty>, ConfigError> {
+    let invalid = |problem| ConfigError::Invalid {
+        origin: origin.clone(),
+        got: None,
+        problem,
+    };
+    let pairs: Vec<(String, String)> = match value {
+        Json::Object(entries) => entries
+            .into_iter()
+            .map(|(key, value)| match value {
+                Json::Scalar(Value::String(text)) => Ok((key, text)),
+                other => Err(invalid(Problem::UserPropertyNotString {
+                    found: other.json_type(),
+                    key,
+                })),
+            })
+            .collect::<Result<_, _>>()?,
+        Json::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| match item {
+                Json::Array(pair) => match <[Json; 2]>::try_from(pair) {
+                    Ok(
+                        [
+                            Json::Scalar(Value::String(key)),
+                            Json::Scalar(Value::String(text)),
+                        ],
+                    ) => Ok((key, text)),
+                    _ => Err(invalid(Problem::UserPropertyNotPair { item: index + 1 })),
+                },
+                _ => Err(invalid(Problem::UserPropertyNotPair { item: index + 1 })),
+            })
+            .collect::<Result<_, _>>()?,
+        other => {
+            return Err(ConfigError::WrongType {
+                origin,
+                expected: Kind::UserProperties,
+                list: true,
+                found: other.json_type(),
+            });
+        }
+    };
+    pairs
+        .into_iter()
+        .map(|(key, value)| {
+            values::user_property_pair(&key, &value).map_err(|problem| ConfigError::Invalid {
+                origin: origin.clone(),
+                got: Some(Got::Text(key)),
+                problem,
+            })
+        })
+        .collect()
 }
 
 fn random_client_id() -> String {
@@ -1211,7 +1272,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 18, "{known:?}");
+                assert_eq!(known.len(), 25, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),
@@ -1432,6 +1493,217 @@ mod tests {
         assert_eq!(s.topic.as_deref(), Some("-t"));
         assert_eq!(s.content, Source::Inline(b"--help".to_vec()));
         assert_eq!(s.client_id, "-v");
+    }
+
+    #[test]
+    fn mqtt_5_with_its_fallback_unless_a_version_is_given() {
+        let protocol = |args: &[&str]| {
+            let mut all = vec!["-t", "t", "-m", "c"];
+            all.extend(args);
+            merge(&all, Env::default()).unwrap().protocol
+        };
+        assert_eq!(protocol(&[]), None);
+        assert_eq!(protocol(&["-V", "5"]), Some(Version::V5));
+        assert_eq!(protocol(&["-V", "mqttv311"]), Some(Version::V311));
+        assert_eq!(
+            protocol(&["--protocol-version", "311"]),
+            Some(Version::V311)
+        );
+        for json in [
+            r#"{"protocol-version": 311}"#,
+            r#"{"protocol-version": "3.1.1"}"#,
+        ] {
+            let file = config_file(json);
+            let path = file.path().to_str().unwrap();
+            assert_eq!(protocol(&["-c", path]), Some(Version::V311), "{json}");
+            assert_eq!(
+                protocol(&["-c", path, "-V", "5"]),
+                Some(Version::V5),
+                "{json}"
+            );
+        }
+        assert_eq!(
+            error(&["-t", "t", "-m", "c", "-V", "3.1"]),
+            "--protocol-version must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311), \
+             got \"3.1\""
+        );
+        let file = config_file(r#"{"protocol-version": 4}"#);
+        let path = file.path().to_str().unwrap();
+        assert_eq!(
+            error(&["-c", path, "-t", "t", "-m", "c"]),
+            format!(
+                "\"protocol-version\" in {path} must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, \
+                 311, mqttv311), got 4"
+            )
+        );
+        let file = config_file(r#"{"protocol-version": true}"#);
+        let path = file.path().to_str().unwrap();
+        assert_eq!(
+            error(&["-c", path, "-t", "t", "-m", "c"]),
+            format!(
+                "\"protocol-version\" in {path} must be 5 or \"3.1.1\" (a number, or a string), \
+                 got a boolean"
+            )
+        );
+    }
+
+    #[test]
+    fn properties_come_from_flags_over_config() {
+        let s = merge(&["-t", "t", "-m", "c"], Env::default()).unwrap();
+        assert!(s.properties.is_empty());
+        let file = config_file(
+            r#"{"topic":"t","content":"c","user-property":{"z":"1","a":"x=y"},
+                "content-type":"text/plain","message-expiry":300,"response-topic":"r/1",
+                "correlation-data":"id","payload-format":"utf8"}"#,
+        );
+        let path = file.path().to_str().unwrap();
+        let s = merge(&["-c", path], Env::default()).unwrap();
+        assert_eq!(
+            s.properties,
+            Properties {
+                user: vec![("z".into(), "1".into()), ("a".into(), "x=y".into())],
+                content_type: Some("text/plain".into()),
+                message_expiry: Some(300),
+                response_topic: Some("r/1".into()),
+                correlation_data: Some(Bytes::from_static(b"id")),
+                payload_utf8: true,
+            }
+        );
+        let s = merge(
+            &[
+                "-c",
+                path,
+                "--user-property",
+                "k=v",
+                "--user-property",
+                "k=w",
+                "--content-type",
+                "application/json",
+                "--message-expiry",
+                "5",
+            ],
+            Env::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            s.properties.user,
+            [("k".to_string(), "v".to_string()), ("k".into(), "w".into())]
+        );
+        assert_eq!(
+            s.properties.content_type.as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(s.properties.message_expiry, Some(5));
+        assert_eq!(s.properties.response_topic.as_deref(), Some("r/1"));
+        // The list form keeps order and repeated keys.
+        let file = config_file(r#"{"user-property":[["b","1"],["a","2"],["b","3"]]}"#);
+        let path = file.path().to_str().unwrap();
+        let s = merge(&["-c", path, "-t", "t", "-m", "c"], Env::default()).unwrap();
+        let keys: Vec<&str> = s.properties.user.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["b", "a", "b"]);
+    }
+
+    #[test]
+    fn bad_property_values_name_their_flag_or_key() {
+        let flag = |args: &[&str]| {
+            let mut all = vec!["-t", "t", "-m", "c"];
+            all.extend(args);
+            error(&all)
+        };
+        assert_eq!(
+            flag(&["--user-property", "novalue"]),
+            "--user-property must be KEY=VALUE, got \"novalue\""
+        );
+        assert!(
+            flag(&["--user-property", "=v"]).starts_with("--user-property: a user property's key")
+        );
+        assert_eq!(
+            flag(&["--message-expiry", "0"]),
+            "--message-expiry must be a whole number of seconds from 1 to 4294967295 (leave it \
+             out for no expiry), got \"0\""
+        );
+        assert!(flag(&["--message-expiry", "-1"]).starts_with("--message-expiry must be"));
+        assert!(flag(&["--response-topic", "a/#"]).contains("wildcard"));
+        assert!(flag(&["--payload-format", "UTF-8"]).starts_with("--payload-format must be utf8"));
+        assert!(flag(&["--correlation-data", &"x".repeat(70_000)]).contains("65535"));
+        for (json, needle) in [
+            (
+                r#"{"user-property": "a=1"}"#,
+                "must be an object {\"key\": \"value\", ...} or a list of [\"key\", \"value\"] pairs, got a string",
+            ),
+            (
+                r#"{"user-property": [["a", "1", "2"]]}"#,
+                "item 1 of the list is not a",
+            ),
+            (
+                r#"{"user-property": ["a=1"]}"#,
+                "item 1 of the list is not a",
+            ),
+            (
+                r#"{"user-property": {"a": null}}"#,
+                "the user property \"a\" must have a string value, got null",
+            ),
+            (
+                r#"{"user-property": {"": "v"}}"#,
+                "a user property's key must not be empty",
+            ),
+            (
+                r#"{"message-expiry": "60"}"#,
+                "must be a whole number, got a string",
+            ),
+            (
+                r#"{"message-expiry": 1.5}"#,
+                "must be a whole number of seconds from 1",
+            ),
+            (r#"{"payload-format": "binary"}"#, "must be utf8"),
+            (r#"{"response-topic": ""}"#, "the topic is empty"),
+        ] {
+            let file = config_file(json);
+            let path = file.path().to_str().unwrap().to_string();
+            let message = error(&["-c", &path, "-t", "t", "-m", "c"]);
+            assert!(message.contains(needle), "{json}: {message}");
+            assert!(message.contains(&path), "{json}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_property_with_mqtt_3_1_1_is_an_error_naming_both() {
+        assert_eq!(
+            error(&["-t", "t", "-m", "c", "-V", "3.1.1", "--content-type", "x"]),
+            "--content-type needs MQTT 5; drop -V 3.1.1"
+        );
+        assert_eq!(
+            error(&[
+                "-t",
+                "t",
+                "-m",
+                "c",
+                "-V",
+                "311",
+                "--payload-format",
+                "utf8"
+            ]),
+            "--payload-format needs MQTT 5; drop -V 3.1.1"
+        );
+        let file = config_file(r#"{"protocol-version": "3.1.1", "user-property": {"a": "1"}}"#);
+        let path = file.path().to_str().unwrap();
+        assert_eq!(
+            error(&["-c", path, "-t", "t", "-m", "c"]),
+            format!(
+                "\"user-property\" in {path} needs MQTT 5; drop \"protocol-version\" from {path}"
+            )
+        );
+        // A flag that asks for 5 wins over the file's 3.1.1; an empty list sets nothing.
+        assert!(
+            merge(
+                &["-c", path, "-t", "t", "-m", "c", "-V", "5"],
+                Env::default()
+            )
+            .is_ok()
+        );
+        let file = config_file(r#"{"protocol-version": 311, "user-property": []}"#);
+        let path = file.path().to_str().unwrap();
+        assert!(merge(&["-c", path, "-t", "t", "-m", "c"], Env::default()).is_ok());
     }
 
     #[test]

@@ -12,11 +12,30 @@ use serde_json::Value;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader};
 
 use crate::config::{self, Mode, Origin, Settings, Source};
-use crate::error::{InputError, LineProblem};
+use crate::error::{ConfigError, InputError, LineProblem};
+use crate::json::Json;
 use crate::log::verbose;
-use crate::message::{self, Message, Properties, Qos};
+use crate::message::{self, Message, Properties, Qos, Version};
+use crate::values;
 
 const READ_BUFFER: usize = 256 * 1024;
+
+/// The keys of an `--ndjson` line: the message and the config keys (and flags) that say how to
+/// send it, then its MQTT 5 properties (the options under `cli::PROPERTIES`, by their keys).
+const MESSAGE_KEYS: &[&str] = &["topic", "content", "qos", "retain"];
+const PROPERTY_KEYS: &[&str] = &[
+    "user-property",
+    "content-type",
+    "message-expiry",
+    "response-topic",
+    "correlation-data",
+    "payload-format",
+];
+
+/// Every key a line may hold.
+fn line_keys() -> impl Iterator<Item = &'static str> {
+    MESSAGE_KEYS.iter().chain(PROPERTY_KEYS).copied()
+}
 
 /// What a line (or the whole content) turns into: the flags and config give the defaults.
 #[derive(Debug, Clone)]
@@ -26,6 +45,8 @@ struct Template {
     qos: Qos,
     retain: bool,
     properties: Properties,
+    /// The version asked for, if one was: 3.1.1 carries no properties.
+    protocol: Option<Version>,
 }
 
 impl Template {
@@ -36,6 +57,7 @@ impl Template {
             qos: settings.qos,
             retain: settings.retain,
             properties: settings.properties.clone(),
+            protocol: settings.protocol,
         }
     }
 
@@ -49,7 +71,8 @@ impl Template {
     }
 
     /// The message on `line` (its bytes without the line ending). An NDJSON line's values
-    /// follow the config file's rules for the same keys.
+    /// follow the config file's rules for the same keys, and override the flags' and config's
+    /// for this message (its user properties replace theirs).
     fn message(&self, line: u64, text: Bytes) -> Result<Message, LineProblem> {
         if self.mode != Mode::Ndjson {
             return Ok(Message {
@@ -60,19 +83,44 @@ impl Template {
                 properties: self.properties.clone(),
             });
         }
-        let value: Value =
+        // As written, so that user properties keep their order (and a repeated key).
+        let value: Json =
             serde_json::from_slice(&text).map_err(|e| LineProblem::NotJson(e.to_string()))?;
-        let Value::Object(fields) = value else {
-            return Err(LineProblem::NotObject(config::type_name(&value)));
+        let Json::Object(fields) = value else {
+            return Err(LineProblem::NotObject(value.json_type()));
         };
         let mut topic = self.topic.clone();
         let mut content = None;
         let mut qos = self.qos;
         let mut retain = self.retain;
+        let mut properties = self.properties.clone();
         for (key, value) in fields {
-            match key.as_str() {
-                _ if value.is_null() => {}
-                "topic" => topic = Some(config::string(value, Origin::Line("topic", line))?),
+            let Some(key) = line_keys().find(|known| *known == key) else {
+                return Err(LineProblem::UnknownKey {
+                    key,
+                    known: line_keys().collect(),
+                });
+            };
+            if value.is_null() {
+                continue;
+            }
+            let origin = Origin::Line(key, line);
+            if self.protocol == Some(Version::V311) && PROPERTY_KEYS.contains(&key) {
+                return Err(LineProblem::Value(ConfigError::NeedsMqtt5 {
+                    property: origin,
+                    version: Origin::Value,
+                }));
+            }
+            if key == "user-property" {
+                properties.user = config::user_properties(value, origin)?
+                    .into_iter()
+                    .map(|pair| (pair.key, pair.value))
+                    .collect();
+                continue;
+            }
+            let value = value.into_value();
+            match key {
+                "topic" => topic = Some(config::string(value, origin)?),
                 "content" => {
                     content = Some(match value {
                         Value::String(text) => Bytes::from(text),
@@ -80,9 +128,29 @@ impl Template {
                         other => Bytes::from(other.to_string()),
                     })
                 }
-                "qos" => qos = config::qos_from_json(value, Origin::Line("qos", line))?,
-                "retain" => retain = config::boolean(value, Origin::Line("retain", line))?,
-                other => return Err(LineProblem::UnknownKey(other.to_string())),
+                "qos" => qos = config::qos_from_json(value, origin)?,
+                "retain" => retain = config::boolean(value, origin)?,
+                "content-type" => {
+                    properties.content_type =
+                        Some(config::text(value, origin, values::content_type)?)
+                }
+                "message-expiry" => {
+                    properties.message_expiry =
+                        Some(config::whole_number(value, origin, values::message_expiry)?)
+                }
+                "response-topic" => {
+                    properties.response_topic =
+                        Some(config::text(value, origin, values::response_topic)?)
+                }
+                "correlation-data" => {
+                    let data = config::text(value, origin, values::correlation_data)?;
+                    properties.correlation_data = Some(Bytes::from(data));
+                }
+                "payload-format" => {
+                    config::text(value, origin, values::payload_format)?;
+                    properties.payload_utf8 = true;
+                }
+                _ => unreachable!("every line key has its arm"),
             }
         }
         let topic = topic.ok_or(LineProblem::NoTopic)?;
@@ -97,7 +165,7 @@ impl Template {
             payload,
             qos,
             retain,
-            properties: self.properties.clone(),
+            properties,
         })
     }
 }
@@ -198,6 +266,11 @@ impl Input {
     /// next call returns it again.
     pub fn put_back(&mut self, line: u64, message: Message) {
         self.peeked = Some((line, message));
+    }
+
+    /// The next message, read and not yet taken (the first one, before connecting).
+    pub fn peek(&self) -> Option<&Message> {
+        self.peeked.as_ref().map(|(_, message)| message)
     }
 
     /// The message of a single publish (not a batch), read before connecting.
@@ -305,6 +378,7 @@ mod tests {
             qos: Qos::AtLeastOnce,
             retain: false,
             properties: Properties::default(),
+            protocol: None,
         }
     }
 
@@ -343,10 +417,23 @@ mod tests {
             message(br#"{"topic":"a"}"#),
             Err(LineProblem::NoContent)
         ));
-        assert!(matches!(
-            message(br#"{"content":"x","colour":1}"#),
-            Err(LineProblem::UnknownKey(key)) if key == "colour"
-        ));
+        match message(br#"{"content":"x","colour":1}"#) {
+            Err(LineProblem::UnknownKey { key, known }) => {
+                assert_eq!(key, "colour");
+                assert_eq!(known, line_keys().collect::<Vec<_>>());
+            }
+            other => panic!("{other:?}"),
+        }
+        let error = InputError::Line {
+            line: 7,
+            problem: message(br#"{"content":"x","colour":1}"#).unwrap_err(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "line 7 has an unknown key \"colour\"; a line holds \"topic\", \"content\", \"qos\", \
+             \"retain\", \"user-property\", \"content-type\", \"message-expiry\", \
+             \"response-topic\", \"correlation-data\" and \"payload-format\""
+        );
         // Values follow the config file's rules, and name their line.
         for (text, needle) in [
             (&br#"{"content":"x","qos":5}"#[..], "\"qos\" on line 7"),
@@ -368,6 +455,152 @@ mod tests {
             no_default.message(2, Bytes::from_static(br#"{"content":"x"}"#)),
             Err(LineProblem::NoTopic)
         ));
+    }
+
+    #[test]
+    fn the_line_keys_are_config_keys_and_the_properties_are_clis() {
+        let command = crate::cli::command();
+        let config_keys: Vec<&str> = crate::cli::config_keys(&command)
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        for key in line_keys() {
+            assert!(config_keys.contains(&key), "{key}");
+        }
+        assert_eq!(PROPERTY_KEYS, crate::cli::property_keys(&command));
+    }
+
+    fn with_properties() -> Template {
+        Template {
+            properties: Properties {
+                user: vec![("from".into(), "flags".into())],
+                content_type: Some("text/plain".into()),
+                ..Properties::default()
+            },
+            ..template(Mode::Ndjson)
+        }
+    }
+
+    #[test]
+    fn a_lines_properties_override_the_flags_for_its_message() {
+        let m = with_properties()
+            .message(1, Bytes::from_static(br#"{"content":"x"}"#))
+            .unwrap();
+        assert_eq!(m.properties, with_properties().properties);
+        let line = br#"{"content":"x","user-property":[["b","2"],["a","1"],["b","3"]],
+            "content-type":"application/json","message-expiry":60,"response-topic":"r/1",
+            "correlation-data":"id-7","payload-format":"utf8"}"#;
+        let m = with_properties()
+            .message(2, Bytes::copy_from_slice(line))
+            .unwrap();
+        assert_eq!(
+            m.properties,
+            Properties {
+                user: vec![
+                    ("b".into(), "2".into()),
+                    ("a".into(), "1".into()),
+                    ("b".into(), "3".into())
+                ],
+                content_type: Some("application/json".into()),
+                message_expiry: Some(60),
+                response_topic: Some("r/1".into()),
+                correlation_data: Some(Bytes::from_static(b"id-7")),
+                payload_utf8: true,
+            }
+        );
+        // An object keeps its order; an empty one clears the flags' user properties; null
+        // keeps the flags' value.
+        let m = with_properties()
+            .message(
+                3,
+                Bytes::from_static(br#"{"content":"x","user-property":{"z":"1","a":"2"}}"#),
+            )
+            .unwrap();
+        assert_eq!(
+            m.properties.user,
+            [("z".to_string(), "1".to_string()), ("a".into(), "2".into())]
+        );
+        let m = with_properties()
+            .message(
+                4,
+                Bytes::from_static(br#"{"content":"x","user-property":{},"content-type":null}"#),
+            )
+            .unwrap();
+        assert!(m.properties.user.is_empty());
+        assert_eq!(m.properties.content_type.as_deref(), Some("text/plain"));
+    }
+
+    #[test]
+    fn a_lines_properties_follow_the_config_keys_rules() {
+        for (text, needle) in [
+            (
+                &br#"{"content":"x","message-expiry":0}"#[..],
+                "\"message-expiry\" on line 7 must be a whole number of seconds from 1",
+            ),
+            (
+                br#"{"content":"x","message-expiry":"60"}"#,
+                "\"message-expiry\" on line 7 must be a whole number, got a string",
+            ),
+            (
+                br#"{"content":"x","response-topic":"r/+"}"#,
+                "\"response-topic\" on line 7: the topic \"r/+\" contains a wildcard",
+            ),
+            (
+                br#"{"content":"x","payload-format":"binary"}"#,
+                "\"payload-format\" on line 7 must be utf8",
+            ),
+            (
+                br#"{"content":"x","content-type":1}"#,
+                "\"content-type\" on line 7 must be a string, got a number",
+            ),
+            (
+                br#"{"content":"x","user-property":"a=1"}"#,
+                "\"user-property\" on line 7 must be an object",
+            ),
+            (
+                br#"{"content":"x","user-property":[["a"]]}"#,
+                "item 1 of the list is not a [\"key\", \"value\"] pair of strings",
+            ),
+            (
+                br#"{"content":"x","user-property":{"a":1}}"#,
+                "the user property \"a\" must have a string value, got a number",
+            ),
+            (
+                br#"{"content":"x","user-property":{"a=b":"c"}}"#,
+                "a user property's key must not be empty nor hold \"=\"",
+            ),
+        ] {
+            match message(text) {
+                Err(LineProblem::Value(error)) => {
+                    assert!(error.to_string().contains(needle), "{error}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_with_properties_under_mqtt_3_1_1_is_refused() {
+        let pinned = Template {
+            protocol: Some(Version::V311),
+            ..template(Mode::Ndjson)
+        };
+        assert!(
+            pinned
+                .message(1, Bytes::from_static(br#"{"content":"x","qos":0}"#))
+                .is_ok()
+        );
+        match pinned.message(
+            5,
+            Bytes::from_static(br#"{"content":"x","content-type":"a/b"}"#),
+        ) {
+            Err(LineProblem::Value(error)) => assert_eq!(
+                error.to_string(),
+                "\"content-type\" on line 5 needs MQTT 5; drop -V 3.1.1 (or \"protocol-version\" \
+                 from the config file)"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn input(mode: Mode, bytes: &[u8], topic: &str) -> Input {

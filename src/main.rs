@@ -15,6 +15,7 @@ mod files;
 mod fuzz;
 mod generate;
 mod input;
+mod json;
 mod log;
 mod message;
 mod outcome;

@@ -83,6 +83,21 @@ impl Properties {
     pub fn is_empty(&self) -> bool {
         *self == Properties::default()
     }
+
+    /// The properties set, by the names of their options (and config keys).
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            ("user-property", !self.user.is_empty()),
+            ("content-type", self.content_type.is_some()),
+            ("message-expiry", self.message_expiry.is_some()),
+            ("response-topic", self.response_topic.is_some()),
+            ("correlation-data", self.correlation_data.is_some()),
+            ("payload-format", self.payload_utf8),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }
 
 /// The largest payload a PUBLISH to `topic` at `qos` can carry: the remaining length holds the
@@ -95,6 +110,17 @@ pub fn max_payload(topic: &str, qos: Qos) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn properties_are_named_as_their_options() {
+        assert!(Properties::default().names().is_empty());
+        let properties = Properties {
+            user: vec![("a".into(), "1".into())],
+            payload_utf8: true,
+            ..Properties::default()
+        };
+        assert_eq!(properties.names(), ["user-property", "payload-format"]);
+    }
 
     #[test]
     fn the_payload_limit_leaves_room_for_topic_and_packet_id() {

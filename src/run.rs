@@ -278,18 +278,29 @@ async fn publish_with_retries(
         {
             wire.goodbye(GOODBYE).await;
         }
-        let error = match result {
+        let mut error = match result {
             Ok(()) => return Ok(()),
             Err(error) => in_batch_terms(settings, progress, error),
         };
-        // MQTT 5 by default, and 3.1.1 once when the broker does not speak 5.
+        // MQTT 5 by default, and 3.1.1 once when the broker does not speak 5, unless that would
+        // drop the MQTT 5 properties asked for.
         if settings.protocol.is_none()
             && progress.version == Version::V5
             && error.protocol_refused()
         {
-            verbose!("the broker does not speak MQTT 5 ({error}); connecting again with 3.1.1");
-            progress.version = Version::V311;
-            continue;
+            let properties = mqtt5_properties(settings, progress);
+            if properties.is_empty() {
+                verbose!("the broker does not speak MQTT 5 ({error}); connecting again with 3.1.1");
+                progress.version = Version::V311;
+                continue;
+            }
+            verbose!("the broker may not speak MQTT 5 ({error}); 3.1.1 would drop the properties");
+            error = Error::NeedsMqtt5 {
+                broker: settings.broker.clone(),
+                properties,
+                refusal: Some(Box::new(error)),
+                line: None,
+            };
         }
         if retries_left == 0 || !retryable(&error, &progress.step) {
             return Err(give_up(error, progress.attempts, GaveUp::NoRetriesLeft));
@@ -347,6 +358,18 @@ async fn attempt(
     session::close(settings, wire, &progress.state, first).await
 }
 
+/// The MQTT 5 properties every message gets, and those of the first message (an NDJSON line
+/// may set its own), by name.
+fn mqtt5_properties(settings: &Settings, progress: &Progress) -> Vec<&'static str> {
+    let mut names = settings.properties.names();
+    if let Some(first) = progress.input.as_ref().and_then(Input::peek) {
+        names.extend(first.properties.names());
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// In a batch, a failure after CONNACK says how far the batch got.
 fn in_batch_terms(settings: &Settings, progress: &Progress, error: Error) -> Error {
     let connected = progress.step.connected();
@@ -358,7 +381,7 @@ fn in_batch_terms(settings: &Settings, progress: &Progress, error: Error) -> Err
     }
     let stopped = matches!(
         error,
-        Error::Input(_) | Error::Rejected { .. } | Error::Limit { .. }
+        Error::Input(_) | Error::Rejected { .. } | Error::Limit { .. } | Error::NeedsMqtt5 { .. }
     );
     Error::Batch {
         error: Box::new(error),

@@ -250,6 +250,18 @@ pub async fn publish(
                 }
             };
             let (line, message) = next;
+            // A connection that fell back to 3.1.1 cannot carry a line's own properties.
+            if accepted.version == Version::V311 && !message.properties.is_empty() {
+                stopped = Some(Error::NeedsMqtt5 {
+                    broker: settings.broker.clone(),
+                    properties: message.properties.names(),
+                    refusal: None,
+                    line: (!single).then_some(line),
+                });
+                input.put_back(line, message);
+                exhausted = true;
+                break;
+            }
             if !state.has_room(message.qos) {
                 input.put_back(line, message);
                 refill = false;

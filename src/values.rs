@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::message::Qos;
+use crate::message::{Qos, Version};
 
 use crate::broker::{self, Broker, Host};
 use crate::error::{Field, Problem, RedactedUrl};
@@ -18,6 +18,10 @@ pub const MAX_RETRIES: u64 = 1000;
 pub const MAX_MQTT_STRING: usize = 65_535;
 /// ALPN protocol names are 1 to 255 bytes (RFC 7301).
 const MAX_ALPN: usize = 255;
+/// The names `-V` takes: mosquitto_pub's (which also has 3.1, which mqtt-send does not speak).
+pub const PROTOCOL_VERSIONS: &[&str] = &["5", "mqttv5", "3.1.1", "311", "mqttv311"];
+/// The one payload format `--payload-format` takes.
+pub const PAYLOAD_FORMATS: &[&str] = &["utf8"];
 
 /// 0, 1 or 2.
 pub fn qos(text: &str) -> Result<Qos, Problem> {
@@ -102,6 +106,67 @@ pub fn alpn(text: &str) -> Result<String, Problem> {
     Ok(text.to_string())
 }
 
+/// An MQTT version, as mosquitto_pub's `-V` names it: 5 or 3.1.1.
+pub fn protocol_version(text: &str) -> Result<Version, Problem> {
+    match text.trim() {
+        "5" | "mqttv5" => Ok(Version::V5),
+        "3.1.1" | "311" | "mqttv311" => Ok(Version::V311),
+        _ => Err(Problem::ProtocolVersion),
+    }
+}
+
+/// A user property as `KEY=VALUE`: the key is everything before the first `=`.
+pub fn user_property(text: &str) -> Result<UserProperty, Problem> {
+    let (key, value) = text.split_once('=').ok_or(Problem::UserPropertyForm)?;
+    user_property_pair(key, value)
+}
+
+/// A user property given as a key and a value (JSON): the same rule as `KEY=VALUE`, so the key
+/// is not empty and holds no `=`; both are MQTT strings.
+pub fn user_property_pair(key: &str, value: &str) -> Result<UserProperty, Problem> {
+    if key.is_empty() || key.contains('=') {
+        return Err(Problem::UserPropertyKey);
+    }
+    Ok(UserProperty {
+        key: mqtt_string(key, Field::UserPropertyKey)?,
+        value: mqtt_string(value, Field::UserPropertyValue)?,
+    })
+}
+
+/// A content type (a MIME type, by convention): an MQTT string.
+pub fn content_type(text: &str) -> Result<String, Problem> {
+    mqtt_string(text, Field::ContentType)
+}
+
+/// A Message Expiry Interval: 1 second to the most MQTT 5 carries (about 136 years). 0 is
+/// refused: brokers differ on whether it means "never" or "at once", and leaving the option out
+/// says "never".
+pub fn message_expiry(text: &str) -> Result<u32, Problem> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds) if seconds > 0 && seconds <= u64::from(u32::MAX) => Ok(seconds as u32),
+        _ => Err(Problem::MessageExpiry { max: u32::MAX }),
+    }
+}
+
+/// A response topic: the rules of a topic to publish to (a responder publishes to it).
+pub fn response_topic(text: &str) -> Result<String, Problem> {
+    topic(text)
+}
+
+/// Correlation data: the bytes of the text, at most 65535 of them.
+pub fn correlation_data(text: &str) -> Result<String, Problem> {
+    check_length(text, Field::CorrelationData)?;
+    Ok(text.to_string())
+}
+
+/// The payload format: only `utf8` (Payload Format Indicator 1); leaving it out says nothing.
+pub fn payload_format(text: &str) -> Result<PayloadFormat, Problem> {
+    match text.trim() {
+        "utf8" => Ok(PayloadFormat::Utf8),
+        _ => Err(Problem::PayloadFormat),
+    }
+}
+
 /// Flint's action: mqtt-send only sends.
 pub fn action(text: &str) -> Result<String, Problem> {
     match text {
@@ -127,6 +192,20 @@ fn check_length(text: &str, field: Field) -> Result<(), Problem> {
         });
     }
     Ok(())
+}
+
+/// One MQTT 5 user property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProperty {
+    pub key: String,
+    pub value: String,
+}
+
+/// What `--payload-format` says about the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadFormat {
+    /// UTF-8 text (Payload Format Indicator 1).
+    Utf8,
 }
 
 /// A password. Its `Debug` never shows it, so it cannot leak through a log line or a panic.
@@ -235,6 +314,71 @@ mod tests {
         assert_eq!(alpn(&"x".repeat(256)), Err(Problem::Alpn));
         assert_eq!(action("receive"), Err(Problem::Action));
         assert_eq!(action("send"), Ok("send".to_string()));
+    }
+
+    #[test]
+    fn protocol_versions_are_mosquitto_pubs_names_for_5_and_3_1_1() {
+        for name in PROTOCOL_VERSIONS {
+            assert!(protocol_version(name).is_ok(), "{name}");
+        }
+        assert_eq!(protocol_version("mqttv5"), Ok(Version::V5));
+        assert_eq!(protocol_version("311"), Ok(Version::V311));
+        for bad in ["3.1", "31", "mqttv31", "4", "v5", "MQTTV5", ""] {
+            assert_eq!(
+                protocol_version(bad),
+                Err(Problem::ProtocolVersion),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn user_properties_are_key_equals_value() {
+        let pair = |key: &str, value: &str| {
+            Ok(UserProperty {
+                key: key.into(),
+                value: value.into(),
+            })
+        };
+        assert_eq!(user_property("a=1"), pair("a", "1"));
+        assert_eq!(user_property("a=b=c"), pair("a", "b=c"));
+        assert_eq!(user_property("a="), pair("a", ""));
+        assert_eq!(user_property("a"), Err(Problem::UserPropertyForm));
+        assert_eq!(user_property("=1"), Err(Problem::UserPropertyKey));
+        assert_eq!(
+            user_property_pair("a=b", "c"),
+            Err(Problem::UserPropertyKey)
+        );
+        assert_eq!(
+            user_property("a=\0"),
+            Err(Problem::Nul {
+                field: Field::UserPropertyValue
+            })
+        );
+    }
+
+    #[test]
+    fn the_other_properties_follow_their_rules() {
+        assert_eq!(message_expiry("300"), Ok(300));
+        assert_eq!(message_expiry("4294967295"), Ok(u32::MAX));
+        for bad in ["0", "-1", "1.5", "4294967296", "soon"] {
+            assert_eq!(
+                message_expiry(bad),
+                Err(Problem::MessageExpiry { max: u32::MAX }),
+                "{bad}"
+            );
+        }
+        assert_eq!(response_topic("a/#"), Err(Problem::TopicWildcard));
+        assert_eq!(content_type("text/plain"), Ok("text/plain".to_string()));
+        assert!(matches!(
+            correlation_data(&"x".repeat(70_000)),
+            Err(Problem::TooLong {
+                field: Field::CorrelationData,
+                ..
+            })
+        ));
+        assert_eq!(payload_format("utf8"), Ok(PayloadFormat::Utf8));
+        assert_eq!(payload_format("binary"), Err(Problem::PayloadFormat));
     }
 
     #[test]

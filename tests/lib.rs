@@ -11,6 +11,7 @@ mod examples;
 mod faults;
 mod generated;
 mod hardening;
+mod mqtt5;
 mod retries;
 mod secrets;
 mod send;

@@ -19,10 +19,19 @@ struct Sub5 {
 impl Sub5 {
     fn start(port: u16, topic: &str, format: &str) -> Sub5 {
         let mut child = Command::new("mosquitto_sub")
-            .args(["-V", "5", "-h", "127.0.0.1", "-p", &port.to_string(), "-q", "2"])
+            .args([
+                "-V",
+                "5",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-q",
+                "2",
+            ])
             .args(["-t", topic, "-F", format])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("mosquitto_sub runs");
         let stdout = child.stdout.take().unwrap();
@@ -39,10 +48,19 @@ impl Sub5 {
         Sub5 { child, lines }
     }
 
-    fn next(&self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(5))
-            .expect("the v5 subscriber received a message")
+    fn next(&mut self) -> String {
+        match self.lines.recv_timeout(Duration::from_secs(5)) {
+            Ok(line) => line,
+            Err(error) => {
+                let _ = self.child.kill();
+                let status = self.child.wait();
+                let mut stderr = String::new();
+                if let Some(mut pipe) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+                }
+                panic!("the v5 subscriber received no message ({error}): {status:?}, {stderr}")
+            }
+        }
     }
 }
 
@@ -71,7 +89,11 @@ fn a_3_1_1_broker_gets_3_1_1_once_and_an_explicit_version_never_falls_back() {
     let result = run(mqtt_send_to(&broker.url()).args(["-q", "2", "-v"]));
     result.expect(0);
     assert_eq!(result.meta["protocol"], "3.1.1");
-    assert!(result.stderr.contains("connecting again with 3.1.1"), "{}", result.stderr);
+    assert!(
+        result.stderr.contains("connecting again with 3.1.1"),
+        "{}",
+        result.stderr
+    );
     assert_eq!(
         broker.transcripts(),
         [
@@ -153,7 +175,10 @@ fn a_rejected_line_is_where_a_batch_resumes() {
 fn a_disconnect_in_each_of_its_forms_says_why() {
     for (bytes, words) in [
         (vec![0xe0, 1, 0x8e], "session taken over (0x8e)"),
-        (vec![0xe0, 2, 0x8e, 0], "another connection used the same client id"),
+        (
+            vec![0xe0, 2, 0x8e, 0],
+            "another connection used the same client id",
+        ),
         (vec![0xe0, 1, 0x9b], "QoS not supported (0x9b)"),
         (vec![0xe0, 0], "sent DISCONNECT"),
     ] {
@@ -169,10 +194,10 @@ fn a_disconnect_in_each_of_its_forms_says_why() {
 #[test]
 fn malformed_v5_packets_are_7_never_a_hang_or_a_panic() {
     for bytes in [
-        vec![0x40, 5, 0, 1, 0x87, 9, 0],          // a property list that overruns
-        vec![0x40, 4, 0, 1, 0x87, 0x05],          // property length past the end
-        vec![0x40, 6, 0, 1, 0x87, 2, 0x7f, 0],    // an unknown property
-        vec![0xf5, 0],                            // AUTH with bad flags is still AUTH: ignored
+        vec![0x40, 5, 0, 1, 0x87, 9, 0], // a property list that overruns
+        vec![0x40, 4, 0, 1, 0x87, 0x05], // property length past the end
+        vec![0x40, 6, 0, 1, 0x87, 2, 0x7f, 0], // an unknown property
+        vec![0xf5, 0],                   // AUTH with bad flags is still AUTH: ignored
     ] {
         let broker = serve(Reply::Bytes(bytes.clone()));
         let result = run(mqtt_send_to(&broker.url()).args(["-q", "1", "--timeout", "3"]));
@@ -189,7 +214,17 @@ fn a_server_keep_alive_is_kept_with_pings() {
         reply: Reply::Ack(0, None),
     });
     let mut child = crate::support::cmd::spawn(
-        mqtt_send().args(["-b", &broker.url(), "-t", "t", "-q", "1", "--lines", "-f", "-"]),
+        mqtt_send().args([
+            "-b",
+            &broker.url(),
+            "-t",
+            "t",
+            "-q",
+            "1",
+            "--lines",
+            "-f",
+            "-",
+        ]),
         true,
     );
     let mut stdin = child.stdin.take().unwrap();
@@ -219,7 +254,8 @@ fn mosquitto(settings: &str) -> Mosquitto {
 fn mosquitto_says_not_authorized_for_a_denied_topic() {
     let broker = mosquitto("allow_anonymous true\nacl_file {dir}/acl\n");
     for qos in ["1", "2"] {
-        let result = run(mqtt_send().args(["-b", &broker.url(), "-t", "closed/x", "-m", "x", "-q", qos]));
+        let result =
+            run(mqtt_send().args(["-b", &broker.url(), "-t", "closed/x", "-m", "x", "-q", qos]));
         result.expect(7).expect_message("not authorized (0x87)");
         assert_eq!(result.meta["reason"], "not authorized");
     }
@@ -236,7 +272,9 @@ fn connack_limits_are_honoured_before_anything_is_sent() {
         .expect_message("nothing was published")
         .expect_message("try --qos 1");
     let result = run(mqtt_send_to(&broker.url()).args(["-q", "1", "-r"]));
-    result.expect(7).expect_message("does not support retained messages");
+    result
+        .expect(7)
+        .expect_message("does not support retained messages");
     assert!(
         !broker.log().contains("Received PUBLISH"),
         "a PUBLISH went out:\n{}",
@@ -245,8 +283,9 @@ fn connack_limits_are_honoured_before_anything_is_sent() {
     run(mqtt_send_to(&broker.url()).args(["-q", "1"])).expect(0);
 
     let small = mosquitto("allow_anonymous true\nmax_packet_size 100\n");
-    let result = run(mqtt_send_to(&small.url())
-        .args(["-q", "1", "-m"])
+    // mqtt_send_to gives "-m x" already: the large message needs its own command line.
+    let result = run(mqtt_send()
+        .args(["-b", &small.url(), "-t", "t", "-q", "1", "-m"])
         .arg("x".repeat(200)));
     result
         .expect(2)
@@ -256,13 +295,29 @@ fn connack_limits_are_honoured_before_anything_is_sent() {
 #[test]
 fn a_qos_2_batch_fits_the_brokers_receive_maximum_and_every_line_arrives() {
     let broker = mosquitto("allow_anonymous true\nmax_inflight_messages 5\n");
-    let sub = Subscriber::connect_qos0(broker.observer, &["window"]).collect(Duration::from_secs(2));
+    let sub =
+        Subscriber::connect_qos0(broker.observer, &["window"]).collect(Duration::from_secs(2));
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("lines.txt");
-    fs::write(&input, (1..=10_000).map(|n| format!("{n}\n")).collect::<String>()).unwrap();
+    fs::write(
+        &input,
+        (1..=10_000).map(|n| format!("{n}\n")).collect::<String>(),
+    )
+    .unwrap();
     let started = Instant::now();
     let result = run(mqtt_send()
-        .args(["-b", &broker.url(), "-t", "window", "-q", "2", "--lines", "--timeout", "120", "-f"])
+        .args([
+            "-b",
+            &broker.url(),
+            "-t",
+            "window",
+            "-q",
+            "2",
+            "--lines",
+            "--timeout",
+            "120",
+            "-f",
+        ])
         .arg(&input));
     result.expect(0);
     assert_eq!(result.meta["acknowledged"], 10_000);
@@ -273,7 +328,7 @@ fn a_qos_2_batch_fits_the_brokers_receive_maximum_and_every_line_arrives() {
 #[test]
 fn properties_arrive_at_a_v5_subscriber_exactly() {
     let broker = Mosquitto::start();
-    let sub = Sub5::start(broker.observer, "props", "%P|%C|%E|%R|%D|%F|%p");
+    let mut sub = Sub5::start(broker.observer, "props", "%P|%C|%E|%R|%D|%F|%p");
     let result = run(mqtt_send().args([
         "-b",
         &broker.url(),
@@ -308,15 +363,106 @@ fn properties_arrive_at_a_v5_subscriber_exactly() {
 
 #[test]
 fn properties_need_mqtt_5_and_utf8_is_checked() {
-    let result = run(mqtt_send_to("tcp://127.0.0.1:1").args(["-V", "3.1.1", "--content-type", "x"]));
+    let result =
+        run(mqtt_send_to("tcp://127.0.0.1:1").args(["-V", "3.1.1", "--content-type", "x"]));
     result.expect(2).expect_message("--content-type");
     let dir = tempfile::tempdir().unwrap();
     let latin1 = dir.path().join("latin1.txt");
     fs::write(&latin1, b"caf\xe9").unwrap();
     let broker = Broker5::start(Script::V311Only);
     let result = run(mqtt_send()
-        .args(["-b", &broker.url(), "-t", "t", "--payload-format", "utf8", "-f"])
+        .args([
+            "-b",
+            &broker.url(),
+            "-t",
+            "t",
+            "--payload-format",
+            "utf8",
+            "-f",
+        ])
         .arg(&latin1));
     result.expect(2).expect_message("not UTF-8");
     assert!(broker.transcripts().is_empty(), "nothing may connect");
+}
+
+#[test]
+fn properties_are_never_dropped_by_the_fallback_to_3_1_1() {
+    // Properties for every message: no fallback, exit 5 naming them, one connection only.
+    let broker = Broker5::start(Script::V311Only);
+    let result = run(mqtt_send_to(&broker.url()).args([
+        "--content-type",
+        "text/plain",
+        "--user-property",
+        "a=1",
+    ]));
+    result
+        .expect(5)
+        .expect_message("unacceptable protocol version")
+        .expect_message("did not fall back to MQTT 3.1.1")
+        .expect_message("(content-type, user-property)");
+    assert_eq!(result.meta.get("protocol"), None);
+    assert_eq!(broker.transcripts(), [vec!["CONNECT 5"]]);
+
+    // A batch whose first line sets none falls back; the first line that sets one stops it.
+    let broker = Broker5::start(Script::V311Only);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("lines.ndjson");
+    fs::write(
+        &input,
+        "{\"content\":\"a\"}\n{\"content\":\"b\",\"message-expiry\":60}\n{\"content\":\"c\"}\n",
+    )
+    .unwrap();
+    let result = run(mqtt_send()
+        .args(["-b", &broker.url(), "-t", "t", "-q", "1", "--ndjson", "-f"])
+        .arg(&input));
+    result
+        .expect(5)
+        .expect_message("speaks MQTT 3.1.1 only")
+        .expect_message("the message on line 2 sets MQTT 5 properties (message-expiry)")
+        .expect_message("the batch stopped there");
+    assert_eq!(result.meta["protocol"], "3.1.1");
+    assert_eq!(result.meta["acknowledged"], 1);
+    assert_eq!(result.meta["resume-from-line"], 2);
+    assert_eq!(
+        broker.transcripts(),
+        [
+            vec!["CONNECT 5"],
+            vec!["CONNECT 3.1.1", "PUBLISH", "DISCONNECT"]
+        ]
+    );
+}
+
+#[test]
+fn properties_from_the_config_file_and_ndjson_lines_arrive_exactly() {
+    let broker = Mosquitto::start();
+    let mut sub = Sub5::start(broker.observer, "lines/#", "%t|%P|%C|%R|%D|%p");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    fs::write(
+        &config,
+        format!(
+            r#"{{"broker": "{}", "topic": "lines/default", "qos": 1, "ndjson": true,
+                 "user-property": [["k", "1"], ["k", "2"]], "content-type": "text/plain"}}"#,
+            broker.url()
+        ),
+    )
+    .unwrap();
+    let lines = concat!(
+        "{\"content\":\"from the config\"}\n",
+        "{\"topic\":\"lines/own\",\"content\":{\"n\":1},\"user-property\":{\"z\":\"9\",\"a\":\"8\"},",
+        "\"content-type\":\"application/json\",\"response-topic\":\"r/1\",",
+        "\"correlation-data\":\"id-7\"}\n",
+    );
+    let input = dir.path().join("lines.ndjson");
+    fs::write(&input, lines).unwrap();
+    let result = run(mqtt_send().arg("-c").arg(&config).arg("-f").arg(&input));
+    result.expect(0);
+    assert_eq!(
+        sub.next(),
+        "lines/default|k:1 k:2|text/plain|||from the config"
+    );
+    assert_eq!(
+        sub.next(),
+        "lines/own|z:9 a:8|application/json|r/1|id-7|{\"n\":1}"
+    );
 }

@@ -216,10 +216,32 @@ fn an_empty_client_id_is_sent_empty_and_the_broker_assigns_one() {
     let result =
         run(mqtt_send().args(["-b", &broker.url(), "-t", "anonymous", "-m", "x", "-i", ""]));
     result.expect(0);
-    assert_eq!(result.meta["client-id"], "");
     assert_eq!(sub.expect_message().payload, b"x");
-    // mosquitto names a client that sent an empty id "auto-<uuid>".
-    assert!(broker.log().contains(" as auto-"), "{}", broker.log());
+    // mosquitto names a client that sent an empty id "auto-<uuid>"; under MQTT 5 its CONNACK
+    // says so (Assigned Client Identifier), and the meta object names it.
+    let assigned = result.meta["client-id"].as_str().unwrap();
+    assert!(assigned.starts_with("auto-"), "{assigned}");
+    assert!(
+        broker.log().contains(&format!(" as {assigned} ")),
+        "{}",
+        broker.log()
+    );
+    // MQTT 3.1.1 has no way to say it: the meta object names the id sent.
+    let result = run(mqtt_send().args([
+        "-b",
+        &broker.url(),
+        "-t",
+        "anonymous",
+        "-m",
+        "y",
+        "-i",
+        "",
+        "-V",
+        "3.1.1",
+    ]));
+    result.expect(0);
+    assert_eq!(result.meta["client-id"], "");
+    assert_eq!(sub.expect_message().payload, b"y");
 }
 
 #[test]
@@ -420,7 +442,17 @@ fn wrong_password_is_refused_with_5() {
             .args(extra));
         result
             .expect(5)
+            .expect_message("refused the connection: not authorized (0x87)");
+        assert_eq!(result.meta["reason-code"], 0x87);
+        // The same in MQTT 3.1.1's terms.
+        let result = run(mqtt_send()
+            .args(["-b", &broker.url(), "-u", "alice", "-t", "t", "-m", "x"])
+            .args(["-V", "3.1.1"])
+            .args(extra));
+        result
+            .expect(5)
             .expect_message("refused the connection: CONNACK return code 5 (not authorized");
+        assert_eq!(result.meta.get("reason-code"), None);
     }
     let anonymous = run(&mut mqtt_send_to(&broker.url()));
     anonymous.expect(5);

@@ -74,7 +74,7 @@ fn client_certificate_in_every_key_format_is_delivered() {
         assert!(
             broker
                 .log()
-                .contains(&format!("as {name} (p2, c1, k60, u'device-{name}')")),
+                .contains(&format!("as {name} (p5, c1, k60, u'device-{name}')")),
             "{}",
             broker.log()
         );

@@ -68,6 +68,9 @@ pub enum ConfigError {
     NoContent,
     /// `use-certificate` with a broker URL that is not TLS.
     CertificateWithoutTls { broker: String, host: String },
+    /// An MQTT 5 property (from `property`) with MQTT 3.1.1 asked for (by `version`; by a flag
+    /// or a config key that `Origin::Value` does not say).
+    NeedsMqtt5 { property: Origin, version: Origin },
     /// clap refused a value for a reason no rule of ours names (its own words, in `reason`).
     Unparsed {
         origin: Option<Origin>,
@@ -123,6 +126,10 @@ pub enum Kind {
     Path,
     /// Any string.
     Text,
+    /// An MQTT version: 5 or 3.1.1, a JSON number or a string.
+    Version,
+    /// MQTT 5 user properties: in JSON, an object of strings or a list of `[key, value]` pairs.
+    UserProperties,
 }
 
 /// The type of a JSON value.
@@ -156,6 +163,10 @@ pub enum Field {
     ClientId,
     Username,
     Password,
+    UserPropertyKey,
+    UserPropertyValue,
+    ContentType,
+    CorrelationData,
 }
 
 /// What a rule (see `values`) found wrong with one value.
@@ -195,6 +206,27 @@ pub enum Problem {
     EmptyPath,
     /// An action other than `send`.
     Action,
+    /// Not an MQTT version mqtt-send speaks.
+    ProtocolVersion,
+    /// A user property without `=`.
+    UserPropertyForm,
+    /// A user property whose key is empty or holds `=`.
+    UserPropertyKey,
+    /// JSON: an entry of a user-property object whose value is not a string.
+    UserPropertyNotString {
+        key: String,
+        found: JsonType,
+    },
+    /// JSON: an item of a user-property list that is not a pair of strings (1-based).
+    UserPropertyNotPair {
+        item: usize,
+    },
+    /// Not a whole number of seconds from 1 to `max`.
+    MessageExpiry {
+        max: u32,
+    },
+    /// A payload format other than `utf8`.
+    PayloadFormat,
 }
 
 impl std::error::Error for Problem {}
@@ -357,6 +389,7 @@ impl fmt::Display for ConfigError {
             } => {
                 write!(f, "{origin} must be ")?;
                 match (expected, list) {
+                    (Kind::UserProperties, _) => f.write_str(expected_words(*expected))?,
                     (Kind::Path | Kind::Text, true) => {
                         f.write_str("a string or a list of strings")?
                     }
@@ -410,6 +443,14 @@ impl fmt::Display for ConfigError {
                 "use-certificate is true but the broker {broker} is not a TLS URL: client \
                  certificates are sent only over TLS; use ssl://{host}:8883 (or mqtts://, tls://)"
             ),
+            ConfigError::NeedsMqtt5 { property, version } => {
+                write!(f, "{property} needs MQTT 5; drop ")?;
+                match version {
+                    Origin::Key(key, path) => write!(f, "\"{key}\" from {}", path.display()),
+                    Origin::Flag(_) => f.write_str("-V 3.1.1"),
+                    _ => f.write_str("-V 3.1.1 (or \"protocol-version\" from the config file)"),
+                }
+            }
             ConfigError::Unparsed {
                 origin: Some(origin),
                 reason,
@@ -432,6 +473,10 @@ fn expected_words(kind: Kind) -> &'static str {
         Kind::Seconds => "a number of seconds",
         Kind::Count => "a whole number",
         Kind::Path | Kind::Text => "a string",
+        Kind::Version => "5 or \"3.1.1\" (a number, or a string)",
+        Kind::UserProperties => {
+            "an object {\"key\": \"value\", ...} or a list of [\"key\", \"value\"] pairs"
+        }
     }
 }
 
@@ -514,6 +559,49 @@ fn invalid(
             got_it(f)
         }
         Problem::EmptyPath => write!(f, "{origin} is an empty path"),
+        Problem::ProtocolVersion => {
+            write!(
+                f,
+                "{origin} must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311)"
+            )?;
+            got_it(f)
+        }
+        Problem::UserPropertyForm => {
+            write!(f, "{origin} must be KEY=VALUE")?;
+            got_it(f)
+        }
+        Problem::UserPropertyKey => {
+            write!(
+                f,
+                "{origin}: a user property's key must not be empty nor hold \"=\" (KEY=VALUE \
+                 splits at the first =)"
+            )?;
+            got_it(f)
+        }
+        Problem::UserPropertyNotString { key, found } => write!(
+            f,
+            "{origin}: the user property \"{key}\" must have a string value, got {found}"
+        ),
+        Problem::UserPropertyNotPair { item } => write!(
+            f,
+            "{origin}: item {item} of the list is not a [\"key\", \"value\"] pair of strings"
+        ),
+        Problem::MessageExpiry { max } => {
+            write!(
+                f,
+                "{origin} must be a whole number of seconds from 1 to {max} (leave it out for \
+                 no expiry)"
+            )?;
+            got_it(f)
+        }
+        Problem::PayloadFormat => {
+            write!(
+                f,
+                "{origin} must be utf8 (the payload is UTF-8 text; leave it out for any other \
+                 payload)"
+            )?;
+            got_it(f)
+        }
         Problem::Action => {
             write!(f, "{origin} is")?;
             the_value(f)?;
@@ -640,6 +728,10 @@ impl fmt::Display for Field {
             Field::ClientId => "client id",
             Field::Username => "username",
             Field::Password => "password",
+            Field::UserPropertyKey => "user property's key",
+            Field::UserPropertyValue => "user property's value",
+            Field::ContentType => "content type",
+            Field::CorrelationData => "correlation data",
         })
     }
 }

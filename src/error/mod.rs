@@ -89,6 +89,16 @@ pub enum Error {
         /// In a batch, the message's line.
         line: Option<u64>,
     },
+    /// MQTT 5 properties (by their names) that MQTT 3.1.1 cannot carry. Either the broker
+    /// refused the MQTT 5 CONNECT (`refusal`) and mqtt-send did not fall back to 3.1.1, or the
+    /// connection did fall back and a message (on `line` of a batch) sets properties; it was
+    /// not sent.
+    NeedsMqtt5 {
+        broker: Broker,
+        properties: Vec<&'static str>,
+        refusal: Option<Box<Error>>,
+        line: Option<u64>,
+    },
     /// MQTT 5: the broker's CONNACK forbids sending the message; it was not sent.
     Limit {
         broker: Broker,
@@ -174,6 +184,10 @@ impl Error {
             Error::Rejected { reason, .. } => Some(*reason),
             Error::Disconnected { reason, .. } => *reason,
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.reason_code(),
+            Error::NeedsMqtt5 {
+                refusal: Some(error),
+                ..
+            } => error.reason_code(),
             _ => None,
         }
     }
@@ -228,6 +242,12 @@ impl Error {
             | Error::NotConnAck { .. } => Class::Connect,
             Error::Tls { .. } => Class::Tls,
             Error::Refused { .. } => Class::Refused,
+            // The broker turned MQTT 5 away (exit 5), or closed at a CONNECT (3).
+            Error::NeedsMqtt5 {
+                refusal: Some(error),
+                ..
+            } => error.class(),
+            Error::NeedsMqtt5 { refusal: None, .. } => Class::Refused,
             Error::Rejected { .. } => Class::Dropped,
             Error::Limit {
                 limit: Limit::PacketSize { .. },
@@ -485,7 +505,11 @@ impl InputError {
 pub enum LineProblem {
     NotJson(String),
     NotObject(JsonType),
-    UnknownKey(String),
+    /// A key no line holds; `known`: the keys a line holds.
+    UnknownKey {
+        key: String,
+        known: Vec<&'static str>,
+    },
     NoTopic,
     NoContent,
     /// A value against the rule its config key follows (`"qos" on line 7 ...`).
@@ -504,7 +528,9 @@ impl From<ConfigError> for LineProblem {
 /// What a CONNACK return code means, in words a user can act on.
 fn connack_meaning(code: u8) -> String {
     match code {
-        1 => "unacceptable protocol version: the broker does not speak MQTT 3.1.1".into(),
+        1 => "unacceptable protocol version: the broker does not speak the MQTT version asked \
+              for"
+        .into(),
         2 => "identifier rejected: the broker does not accept this client id; try another \
               --client-id"
             .into(),
@@ -625,6 +651,36 @@ impl fmt::Display for Error {
                     write!(f, "; the broker points to {other}")?;
                 }
                 f.write_str("; nothing was published")
+            }
+            Error::NeedsMqtt5 {
+                refusal: Some(refusal),
+                properties,
+                ..
+            } => write!(
+                f,
+                "{refusal}; mqtt-send did not fall back to MQTT 3.1.1, which cannot carry the MQTT \
+                 5 properties asked for ({}): leave them out to publish over 3.1.1, or use a \
+                 broker that speaks MQTT 5",
+                properties.join(", ")
+            ),
+            Error::NeedsMqtt5 {
+                broker,
+                properties,
+                refusal: None,
+                line,
+            } => {
+                write!(
+                    f,
+                    "{broker} speaks MQTT 3.1.1 only (it refused MQTT 5) and the message"
+                )?;
+                if let Some(line) = line {
+                    write!(f, " on line {line}")?;
+                }
+                write!(
+                    f,
+                    " sets MQTT 5 properties ({}) that 3.1.1 cannot carry: it was not sent",
+                    properties.join(", ")
+                )
             }
             Error::Rejected {
                 broker,
@@ -946,14 +1002,19 @@ impl fmt::Display for InputError {
                 }
                 LineProblem::NotObject(got) => write!(
                     f,
-                    "line {line} must be a JSON object {{\"topic\", \"content\", \"qos\", \
-                     \"retain\"}}, not {got}"
+                    "line {line} must be a JSON object such as {{\"topic\": \"a/b\", \
+                     \"content\": \"...\"}}, not {got}"
                 ),
-                LineProblem::UnknownKey(key) => write!(
-                    f,
-                    "line {line} has an unknown key \"{key}\"; a line holds \"topic\", \
-                     \"content\", \"qos\" and \"retain\""
-                ),
+                LineProblem::UnknownKey { key, known } => {
+                    write!(f, "line {line} has an unknown key \"{key}\"; a line holds ")?;
+                    let quoted: Vec<String> =
+                        known.iter().map(|key| format!("\"{key}\"")).collect();
+                    match quoted.split_last() {
+                        Some((last, [])) => f.write_str(last),
+                        Some((last, rest)) => write!(f, "{} and {last}", rest.join(", ")),
+                        None => f.write_str("nothing"),
+                    }
+                }
                 LineProblem::NoTopic => write!(
                     f,
                     "line {line} has no \"topic\" and no --topic gives a default"

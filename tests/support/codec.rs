@@ -3,17 +3,20 @@
 use std::io::{self, Read, Write};
 
 use bytes::{Buf, BytesMut};
-use rumqttc::{Connect, Packet};
+use rumqttc::{Connect, Packet, Protocol};
 
 /// The next packet, or None when the peer closed. Read errors (including a read timeout) are
 /// returned as they are.
 pub fn read_packet(stream: &mut impl Read, buffer: &mut BytesMut) -> io::Result<Option<Packet>> {
     loop {
         // An MQTT 5 CONNECT, which rumqttc's 3.1.1 reader refuses: the test peers answer it as
-        // they answer a 3.1.1 one (everything they read after it reads the same in both).
+        // they answer a 3.1.1 one (everything they read after it reads the same in both, but a
+        // PUBLISH's payload, which starts with its properties: see `v5_payload`).
         if let Some(length) = v5_connect(buffer) {
             buffer.advance(length);
-            return Ok(Some(Packet::Connect(Connect::new("an MQTT 5 client"))));
+            let mut connect = Connect::new("an MQTT 5 client");
+            connect.protocol = Protocol::V5;
+            return Ok(Some(Packet::Connect(connect)));
         }
         match Packet::read(buffer, usize::MAX) {
             Ok(packet) => return Ok(Some(packet)),
@@ -47,6 +50,24 @@ fn v5_connect(buffer: &[u8]) -> Option<usize> {
     // Protocol name (2 + 4 bytes "MQTT"), then the level.
     let level = *buffer.get(header + 6)?;
     (level == 5 && buffer.len() >= header + remaining).then_some(header + remaining)
+}
+
+/// The payload of an MQTT 5 PUBLISH that the 3.1.1 reader read: what follows the properties
+/// (their length, a variable byte integer, then the properties themselves).
+pub fn v5_payload(read: &[u8]) -> &[u8] {
+    let mut length = 0usize;
+    let mut at = 0;
+    for shift in [0, 7, 14, 21] {
+        let Some(byte) = read.get(at) else {
+            return &[];
+        };
+        at += 1;
+        length |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    read.get(at + length..).unwrap_or_default()
 }
 
 pub fn encode(packet: Packet) -> Vec<u8> {

@@ -8,14 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use bytes::BytesMut;
-use rumqttc::{Packet, PubAck, PubComp, PubRec, QoS};
+use rumqttc::{Packet, Protocol, PubAck, PubComp, PubRec, QoS};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{Acceptor, WebPkiClientVerifier};
 use rustls::{RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 
 use super::certs::Pair;
-use super::codec::{encode, read_packet};
+use super::codec::{encode, read_packet, v5_payload};
 
 /// What one client offered in its ClientHello, and what it sent.
 #[derive(Debug, Clone, Default)]
@@ -115,12 +115,21 @@ fn serve(
         .map_err(|(e, _)| io::Error::other(e))?;
     let mut tls = StreamOwned::new(connection, tcp);
     let mut buffer = BytesMut::new();
+    let mut v5 = false;
     while let Some(packet) = read_packet(&mut tls, &mut buffer)? {
         seen.client_certificate = tls.conn.peer_certificates().is_some();
         let reply = match packet {
-            Packet::Connect(_) => Some(vec![0x20, 2, 0, 0]),
+            Packet::Connect(connect) => {
+                v5 = connect.protocol == Protocol::V5;
+                Some(vec![0x20, 2, 0, 0])
+            }
             Packet::Publish(publish) => {
-                seen.published.push(publish.payload.to_vec());
+                let payload = if v5 {
+                    v5_payload(&publish.payload)
+                } else {
+                    &publish.payload
+                };
+                seen.published.push(payload.to_vec());
                 match publish.qos {
                     QoS::AtMostOnce => Some(Vec::new()),
                     QoS::AtLeastOnce => Some(encode(Packet::PubAck(PubAck::new(publish.pkid)))),
