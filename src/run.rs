@@ -25,6 +25,10 @@ use crate::wire::Wire;
 
 /// How long a goodbye (DISCONNECT) may take after a deadline or a signal.
 const GOODBYE: Duration = Duration::from_millis(100);
+/// How long a broker may stay silent after an MQTT 5 CONNECT before mqtt-send takes it for a
+/// 3.1.1 broker that ignores MQTT 5 (when it may fall back): brokers answer CONNECT in
+/// milliseconds; one that says nothing for this long does not speak MQTT 5.
+const MQTT5_SILENCE: Duration = Duration::from_secs(3);
 /// The first retry waits this long; each next one twice as long (plus jitter).
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -336,11 +340,17 @@ async fn attempt(
 ) -> Result<(), Error> {
     let share = connect_by.saturating_duration_since(Instant::now());
     let version = progress.version;
+    // Some 3.1.1 brokers (amqtt 0.12.1, seen in scripts/interop) neither answer nor close on an
+    // MQTT 5 CONNECT: when falling back is allowed, silence counts as "does not speak 5".
+    let silence = (settings.protocol.is_none()
+        && version == Version::V5
+        && mqtt5_properties(settings, progress).is_empty())
+    .then_some(MQTT5_SILENCE);
     let step = &mut progress.step;
     let connecting = async {
         let stream = transport::connect(&settings.broker, tls, step).await?;
         let wire = slot.insert(Wire::new(stream, version));
-        let accepted = session::handshake(settings, tls, wire, step).await?;
+        let accepted = session::handshake(settings, tls, wire, step, silence).await?;
         Ok::<_, Error>((wire, accepted))
     };
     let (wire, accepted) = match tokio::time::timeout_at(connect_by, connecting).await {

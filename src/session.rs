@@ -31,11 +31,14 @@ pub struct Accepted {
 
 /// CONNECT, then wait for CONNACK and read its return code (and, under MQTT 5, the limits the
 /// broker sets).
+/// `silence`: how long a CONNACK may take before the broker counts as one that ignores this
+/// protocol version (only when falling back to 3.1.1 is allowed).
 pub async fn handshake(
     settings: &Settings,
     tls: Option<&Tls>,
     wire: &mut Wire,
     step: &mut Step,
+    silence: Option<std::time::Duration>,
 ) -> Result<Accepted, Error> {
     let broker = &settings.broker;
     let version = wire.version();
@@ -75,7 +78,19 @@ pub async fn handshake(
         .map_err(|e| Error::Internal(format!("cannot encode CONNECT: {e}")))?;
     let before_connack = |e| before_connack(settings, tls, e);
     wire.flush().await.map_err(before_connack)?;
-    let connack = match wire.receive().await.map_err(before_connack)? {
+    let answer = match silence {
+        Some(silence) => match tokio::time::timeout(silence, wire.receive()).await {
+            Ok(answer) => answer,
+            Err(_elapsed) => {
+                return Err(Error::SilentToMqtt5 {
+                    broker: broker.clone(),
+                    waited: silence,
+                });
+            }
+        },
+        None => wire.receive().await,
+    };
+    let connack = match answer.map_err(before_connack)? {
         (Incoming::ConnAck(connack), _) => connack,
         (
             Incoming::Disconnect {

@@ -111,6 +111,27 @@ fn a_3_1_1_broker_gets_3_1_1_once_and_an_explicit_version_never_falls_back() {
 }
 
 #[test]
+fn a_3_1_1_broker_that_ignores_mqtt_5_gets_3_1_1_after_3_s() {
+    // amqtt 0.12.1 neither answers nor closes on an MQTT 5 CONNECT (seen in scripts/interop).
+    let broker = Broker5::start(Script::IgnoresV5);
+    let result = run(mqtt_send_to(&broker.url()).args(["-q", "1", "--timeout", "10"]));
+    result.expect(0);
+    result.took(Duration::from_millis(2900)..Duration::from_secs(6));
+    assert_eq!(result.meta["protocol"], "3.1.1");
+    assert_eq!(
+        broker.transcripts(),
+        [
+            vec!["CONNECT 5"],
+            vec!["CONNECT 3.1.1", "PUBLISH", "DISCONNECT"]
+        ]
+    );
+    // Pinned to 5, silence is just silence: the deadline decides.
+    let pinned = Broker5::start(Script::IgnoresV5);
+    let result = run(mqtt_send_to(&pinned.url()).args(["-V", "5", "--timeout", "2"]));
+    result.expect(6).expect_message("sent no CONNACK");
+}
+
+#[test]
 fn connack_reason_codes_are_5_and_only_the_transient_ones_are_retried() {
     let busy = Broker5::start(Script::Refuse(0x89));
     let result = run(mqtt_send_to(&busy.url()).args(["--retries", "2", "--timeout", "10"]));

@@ -66,6 +66,11 @@ pub enum Error {
         /// A client certificate was sent (the broker may have turned it away).
         certificate: bool,
     },
+    /// No CONNACK within `waited` of an MQTT 5 CONNECT: a 3.1.1 broker that ignores MQTT 5.
+    SilentToMqtt5 {
+        broker: Broker,
+        waited: Duration,
+    },
     /// The broker answered CONNECT with another packet.
     NotConnAck {
         broker: Broker,
@@ -222,7 +227,7 @@ impl Error {
             } | Error::BeforeConnAck {
                 cause: Cause::Closed { mid_packet: false },
                 ..
-            }
+            } | Error::SilentToMqtt5 { .. }
         )
     }
 
@@ -238,6 +243,7 @@ impl Error {
             | Error::TcpFailed { .. }
             | Error::NoAddress { .. }
             | Error::ClosedBeforeTls { .. }
+            | Error::SilentToMqtt5 { .. }
             | Error::BeforeConnAck { .. }
             | Error::NotConnAck { .. } => Class::Connect,
             Error::Tls { .. } => Class::Tls,
@@ -622,6 +628,12 @@ impl fmt::Display for Error {
                     "the connection to {broker} failed before CONNACK: {reason}"
                 ),
             },
+            Error::SilentToMqtt5 { broker, waited } => write!(
+                f,
+                "{broker} sent no CONNACK within {} s of an MQTT 5 CONNECT: it may speak MQTT \
+                 3.1.1 only (try -V 3.1.1); nothing was published",
+                waited.as_secs_f64()
+            ),
             Error::NotConnAck { broker, packet } => write!(
                 f,
                 "{broker} answered CONNECT with {packet} instead of CONNACK: is this an MQTT \

@@ -14,6 +14,9 @@ pub enum Script {
     /// Speaks only MQTT 3.1.1: a v5 CONNECT gets the 3.1.1 refusal `20 02 00 01`; a 3.1.1
     /// session is served normally.
     V311Only,
+    /// Speaks only MQTT 3.1.1 and ignores a v5 CONNECT: no answer, the connection left open
+    /// (amqtt 0.12.1 does this); a 3.1.1 session is served normally.
+    IgnoresV5,
     /// A v5 CONNACK with this reason code (and a reason string), then close.
     Refuse(u8),
     /// A v5 CONNACK with these property bytes (the list, without its length); then every
@@ -111,7 +114,12 @@ fn serve(
             stream.write_all(&[0x20, 2, 0, 1])?;
             return Ok(());
         }
-        (Script::V311Only, false) => {
+        (Script::IgnoresV5, true) => {
+            // Hold the connection, saying nothing, until the client gives up on it.
+            while read_frame(&mut stream)?.is_some() {}
+            return Ok(());
+        }
+        (Script::V311Only | Script::IgnoresV5, false) => {
             stream.write_all(&[0x20, 2, 0, 0])?;
             Reply::Ack(0, None)
         }
