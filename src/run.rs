@@ -10,8 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::{Mode, Settings};
-use crate::error::ConfigError;
-use crate::error::{BatchStatus, Error, GaveUp, Situation, Step, Waited};
+use crate::error::{BatchStatus, ConfigError, Error, GaveUp, Situation, Step, Waited};
 use crate::input::Input;
 use crate::log::verbose;
 use crate::message::{Qos, Version};
@@ -55,32 +54,24 @@ pub async fn run(
 ) -> Outcome {
     let started = Instant::from_std(started);
     let configuring = tokio::task::spawn_blocking(configure);
-    let settings = match bounded(&mut signals, started + first_deadline, configuring).await {
-        Ok(Ok(settings)) => settings,
-        Ok(Err(error)) => return Outcome::failure(error, Details::default()),
-        Err(Ended::Deadline) => {
-            let error = Error::TimedOut {
-                after: Waited {
-                    waited: first_deadline,
-                    timeout: first_deadline,
-                },
-                situation: Situation {
-                    broker: None,
-                    step: Step::Configuring,
-                },
-            };
-            return Outcome::failure(error, Details::default());
-        }
-        Err(Ended::Signal(signal)) => {
-            let situation = Situation {
-                broker: None,
-                step: Step::Configuring,
-            };
-            return Outcome::failure(Error::Interrupted { signal, situation }, Details::default());
-        }
-        Err(Ended::Failed(error)) => return Outcome::failure(error, Details::default()),
+    let situation = Situation {
+        broker: None,
+        step: Step::Configuring,
     };
-    publish(&settings, started, signals).await
+    let error = match bounded(&mut signals, started + first_deadline, configuring).await {
+        Ok(Ok(settings)) => return publish(&settings, started, signals).await,
+        Ok(Err(error)) => Error::from(error),
+        Err(Ended::Deadline) => Error::TimedOut {
+            after: Waited {
+                waited: first_deadline,
+                timeout: first_deadline,
+            },
+            situation,
+        },
+        Err(Ended::Signal(signal)) => Error::Interrupted { signal, situation },
+        Err(Ended::Failed(error)) => error,
+    };
+    Outcome::failure(error, Details::default())
 }
 
 /// Why a bounded wait ended without the result.
