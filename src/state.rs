@@ -194,11 +194,14 @@ impl InFlight {
         }
     }
 
-    /// At most half a window in flight: the moment to read more input, so that writes carry
-    /// many messages each instead of one per acknowledgement.
+    /// Room for a slice of the window (an eighth of it, at least one message): the moment to
+    /// read more input, so that a large window's writes carry many messages each instead of one
+    /// per acknowledgement, while a small one (an MQTT 5 broker's Receive Maximum of 20) is
+    /// kept full.
     pub fn half_empty(&self) -> bool {
-        self.entries.len() <= self.window.total / 2
-            && self.exactly_once <= self.window.exactly_once / 2
+        let slice = |size: usize| (size / 8).max(1);
+        self.entries.len() + slice(self.window.total) <= self.window.total
+            && self.exactly_once + slice(self.window.exactly_once) <= self.window.exactly_once
     }
 
     /// What the only message in flight waits for (a single publish), if exactly one is.
