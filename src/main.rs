@@ -77,8 +77,9 @@ fn main() -> ExitCode {
     // the file itself may set another, which rules from then on.
     let first_deadline = cli.timeout.unwrap_or_else(config::default_timeout);
     let env = config::Env::from_process();
+    let reads_files = cli.config.is_some() || cli.password_file.is_some();
     let configure = move || config::settings(&mut command, &matches, env);
-    let outcome = runtime.block_on(run::run(started, signals, first_deadline, configure));
+    let outcome = runtime.block_on(run::run(started, signals, first_deadline, reads_files, configure));
     // A read that is still blocked (a FIFO, a stdin that never ends: the deadline passed) must
     // not keep us alive.
     runtime.shutdown_background();

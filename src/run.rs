@@ -50,9 +50,18 @@ pub async fn run(
     started: std::time::Instant,
     mut signals: Signals,
     first_deadline: Duration,
+    reads_files: bool,
     configure: impl FnOnce() -> Result<Settings, ConfigError> + Send + 'static,
 ) -> Outcome {
     let started = Instant::from_std(started);
+    // Without a file to read, configuring cannot block: no thread for it (a thread costs about
+    // 0.3 ms of a 2 ms publish).
+    if !reads_files {
+        return match configure() {
+            Ok(settings) => publish(&settings, started, signals).await,
+            Err(error) => Outcome::failure(error, Details::default()),
+        };
+    }
     let configuring = tokio::task::spawn_blocking(configure);
     let situation = Situation {
         broker: None,
