@@ -79,7 +79,13 @@ fn main() -> ExitCode {
     let env = config::Env::from_process();
     let reads_files = cli.config.is_some() || cli.password_file.is_some();
     let configure = move || config::settings(&mut command, &matches, env);
-    let outcome = runtime.block_on(run::run(started, signals, first_deadline, reads_files, configure));
+    let outcome = runtime.block_on(run::run(
+        started,
+        signals,
+        first_deadline,
+        reads_files,
+        configure,
+    ));
     // A read that is still blocked (a FIFO, a stdin that never ends: the deadline passed) must
     // not keep us alive.
     runtime.shutdown_background();

@@ -73,6 +73,19 @@ impl<T: Clone + Send + 'static> Recorder<T> {
         format!("tcp://127.0.0.1:{}", self.port)
     }
 
+    /// Assert that no client connected at all (a usage error is found before any network I/O).
+    #[track_caller]
+    pub fn assert_untouched(&self)
+    where
+        T: std::fmt::Debug,
+    {
+        let transcripts = self.transcripts();
+        assert!(
+            transcripts.is_empty(),
+            "a client connected: {transcripts:?}"
+        );
+    }
+
     /// One transcript per TCP connection accepted so far. mqtt-send may exit before a handler
     /// has read its last packet: wait (up to 5 s) for every handler to finish; each ends when
     /// its client closes.
