@@ -13,14 +13,18 @@ fn example(name: &str) -> std::path::PathBuf {
 #[test]
 fn local_example_publishes() {
     let broker = Mosquitto::start();
-    let mut sub = Subscriber::connect(broker.port, &["flint_topic"]);
+    let mut sub = Subscriber::connect(broker.port, &["sensors/room1"]);
     // Only the broker differs from the example: ours is on a free port.
-    run(mqtt_send()
+    let result = run(mqtt_send()
         .arg("-c")
         .arg(example("local.json"))
-        .args(["-b", &broker.url()]))
-    .expect(0);
-    assert_eq!(sub.expect_message().payload, b"hello from mqtt-send");
+        .args(["-b", &broker.url()]));
+    result.expect(0);
+    // The quick start's message, and no fixed client id: parallel runs cannot take each
+    // other's session over.
+    assert_eq!(sub.expect_message().payload, br#"{"temp":21.5}"#);
+    let client_id = result.meta["client-id"].as_str().unwrap();
+    assert!(client_id.starts_with("mqtt-send-"), "{client_id}");
 }
 
 #[test]
