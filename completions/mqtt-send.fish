@@ -9,7 +9,9 @@ mqttv5\t''
 311\t''
 mqttv311\t''"
 complete -c mqtt-send -s t -l topic -d 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]' -r
-complete -c mqtt-send -s q -l qos -d 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]' -r
+complete -c mqtt-send -s q -l qos -d 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]' -r -f -a "0\t''
+1\t''
+2\t''"
 complete -c mqtt-send -s m -l content -d 'The message [config: content]' -r
 complete -c mqtt-send -s f -l content-file -d 'Read the message from a file, byte for byte; - reads stdin' -r -F
 complete -c mqtt-send -s r -l retain -d 'Ask the broker to retain the message [config: retain] [default: false]' -r -f -a "true\t''

@@ -98,7 +98,8 @@ pub struct Cli {
     pub topic: Option<String>,
 
     /// Quality of service: 0, 1 or 2
-    #[arg(short = 'q', long, value_name = "N", value_parser = values::qos,
+    #[arg(short = 'q', long, value_name = "N",
+          value_parser = OneOf { rule: values::qos, names: values::QOS_LEVELS },
           allow_negative_numbers = true, help_heading = "Message")]
     pub qos: Option<Qos>,
 

@@ -61,14 +61,64 @@ pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
     Ok(written)
 }
 
-/// The man page: clap's NAME, SYNOPSIS, DESCRIPTION and OPTIONS (its help headings as
+/// The ways to call mqtt-send, with their values named (clap_mangen lists every flag bare).
+fn synopsis() -> Roff {
+    let mut roff = Roff::new();
+    roff.control("SH", ["SYNOPSIS"])
+        .text([
+            bold(NAME),
+            roman(" ["),
+            italic("OPTIONS"),
+            roman("] "),
+            bold("-t"),
+            roman(" "),
+            italic("TOPIC"),
+            roman(" ("),
+            bold("-m"),
+            roman(" "),
+            italic("TEXT"),
+            roman(" | "),
+            bold("-f"),
+            roman(" "),
+            italic("PATH"),
+            roman(")"),
+        ])
+        .control("br", [])
+        .text([
+            bold(NAME),
+            roman(" "),
+            bold("-c"),
+            roman(" "),
+            italic("FILE"),
+            roman(" ["),
+            italic("OPTIONS"),
+            roman("]"),
+        ])
+        .control("br", [])
+        .text([
+            bold(NAME),
+            roman(" ["),
+            italic("OPTIONS"),
+            roman("] ("),
+            bold("--lines"),
+            roman(" | "),
+            bold("--ndjson"),
+            roman(") "),
+            bold("-f"),
+            roman(" "),
+            italic("PATH"),
+        ]);
+    roff
+}
+
+/// The man page: clap's NAME, our SYNOPSIS, clap's DESCRIPTION and OPTIONS (its help headings as
 /// subsections), then CONFIG FILE, ENVIRONMENT, EXIT STATUS, EXAMPLES and SEE ALSO.
 pub fn man_page() -> io::Result<Vec<u8>> {
     let man = Man::new(cli::command()).manual("User Commands");
     let mut page = Vec::new();
     man.render_title(&mut page)?;
     man.render_name_section(&mut page)?;
-    man.render_synopsis_section(&mut page)?;
+    synopsis().to_writer(&mut page)?;
     man.render_description_section(&mut page)?;
     let mut options = Vec::new();
     man.render_options_section(&mut options)?;
@@ -80,16 +130,27 @@ pub fn man_page() -> io::Result<Vec<u8>> {
 /// clap_mangen gives each help heading a section of its own; a man page has one OPTIONS
 /// section, with the groups as subsections.
 fn options_as_subsections(roff: &str) -> String {
+    // clap_mangen writes a heading in capitals ("TLS", "\"MQTT 5 PROPERTIES\""): the title is
+    // the heading as the clap definition spells it.
+    let command = cli::command();
+    let headings: Vec<&str> = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_help_heading())
+        .collect();
     roff.lines()
         .map(|line| match line.strip_prefix(".SH ") {
             Some(heading) if heading != "OPTIONS" => {
-                let mut words = heading.chars();
-                let title: String = words
-                    .next()
-                    .into_iter()
-                    .chain(words.flat_map(char::to_lowercase))
-                    .collect();
-                format!(".SS {title}\n")
+                let bare = heading.trim_matches('"');
+                let title = headings
+                    .iter()
+                    .find(|known| known.eq_ignore_ascii_case(bare))
+                    .copied()
+                    .unwrap_or(bare);
+                if title.contains(' ') {
+                    format!(".SS \"{title}\"\n")
+                } else {
+                    format!(".SS {title}\n")
+                }
             }
             _ => format!("{line}\n"),
         })

@@ -19,6 +19,8 @@ pub const MAX_MQTT_STRING: usize = 65_535;
 /// ALPN protocol names are 1 to 255 bytes (RFC 7301).
 const MAX_ALPN: usize = 255;
 /// The names `-V` takes: mosquitto_pub's (which also has 3.1, which mqtt-send does not speak).
+/// The values `--qos` takes, for the help and the completions.
+pub const QOS_LEVELS: &[&str] = &["0", "1", "2"];
 pub const PROTOCOL_VERSIONS: &[&str] = &["5", "mqttv5", "3.1.1", "311", "mqttv311"];
 /// The one payload format `--payload-format` takes.
 pub const PAYLOAD_FORMATS: &[&str] = &["utf8"];
