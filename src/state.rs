@@ -115,8 +115,6 @@ pub struct Tally {
     pub bytes: u64,
     /// Whether a QoS 0 message was written: then only a clean close means delivered.
     pub any_qos0: bool,
-    /// The QoS levels of the messages queued.
-    pub levels: BTreeSet<Qos>,
     topics: HashSet<String>,
     more_topics: bool,
 }
@@ -258,7 +256,6 @@ impl InFlight {
             bytes: message.payload.len(),
         });
         self.outstanding.insert(line);
-        self.tally.levels.insert(message.qos);
         if self.tally.topics.len() < TOPICS_COUNTED {
             if !self.tally.topics.contains(&message.topic) {
                 self.tally.topics.insert(message.topic.clone());

@@ -3,22 +3,13 @@
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::cmd::spawn;
 use crate::support::fault::{Fault, FaultBroker};
-use crate::support::{Mosquitto, Subscriber, mqtt_send, run, run_with_stdin};
+use crate::support::{Mosquitto, Subscriber, mqtt_send, numbered_lines, run, run_with_stdin};
 
 const IDLE: Duration = Duration::from_millis(1500);
-
-fn numbered_lines(path: &Path, count: usize) {
-    let mut text = String::with_capacity(count * 12);
-    for n in 1..=count {
-        text.push_str(&format!("line {n}\n"));
-    }
-    fs::write(path, text).unwrap();
-}
 
 /// Send `count` numbered lines at `qos` and check that a subscriber saw each, in order.
 fn every_line_arrives(count: usize, qos: &str) {

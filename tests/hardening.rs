@@ -137,11 +137,7 @@ fn a_puback_for_qos_2_means_the_broker_took_it_at_qos_1() {
 
     let dir = tempfile::tempdir().unwrap();
     let lines = dir.path().join("lines.txt");
-    fs::write(
-        &lines,
-        (1..=40).map(|n| format!("{n}\n")).collect::<String>(),
-    )
-    .unwrap();
+    crate::support::numbered_lines(&lines, 40);
     let result = run(mqtt_send()
         .args([
             "-b",

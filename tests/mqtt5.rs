@@ -320,11 +320,7 @@ fn a_qos_2_batch_fits_the_brokers_receive_maximum_and_every_line_arrives() {
         Subscriber::connect_qos0(broker.observer, &["window"]).collect(Duration::from_secs(2));
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("lines.txt");
-    fs::write(
-        &input,
-        (1..=10_000).map(|n| format!("{n}\n")).collect::<String>(),
-    )
-    .unwrap();
+    crate::support::numbered_lines(&input, 10_000);
     let started = Instant::now();
     let result = run(mqtt_send()
         .args([

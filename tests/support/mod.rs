@@ -16,3 +16,12 @@ pub use broker::Mosquitto;
 pub use cmd::{mqtt_send, mqtt_send_to, run, run_and_signal, run_with_stdin, run_within};
 pub use servers::SilentServer;
 pub use subscriber::Subscriber;
+
+/// A file of `count` lines, "line 1" to "line COUNT", for batches.
+pub fn numbered_lines(path: &std::path::Path, count: usize) {
+    let mut text = String::with_capacity(count * 12);
+    for n in 1..=count {
+        text.push_str(&format!("line {n}\n"));
+    }
+    std::fs::write(path, text).unwrap();
+}
