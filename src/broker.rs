@@ -8,7 +8,7 @@ use crate::error::{RedactedUrl, UrlError};
 
 pub const DEFAULT_BROKER: &str = "tcp://localhost:1883";
 const PLAIN_PORT: u16 = 1883;
-const TLS_PORT: u16 = 8883;
+pub const TLS_PORT: u16 = 8883;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broker {

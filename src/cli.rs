@@ -14,7 +14,7 @@ use clap::{Arg, ArgAction, Command, CommandFactory, Parser};
 
 use crate::broker::{Broker, DEFAULT_BROKER, Host};
 use crate::error::{Kind, Problem};
-use crate::values::{self, PayloadFormat, Secret, UserProperty};
+use crate::values::{self, MqttUrl, PayloadFormat, Secret, TlsVersion, UserProperty};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -82,9 +82,40 @@ pub struct Cli {
     pub port: Option<u16>,
 
     /// MQTT client identifier (AWS IoT Core: the thing name); '' sends an empty one
-    #[arg(short = 'i', long, value_name = "ID", value_parser = values::client_id,
-          allow_hyphen_values = true, help_heading = "Connection")]
+    #[arg(short = 'i', long, visible_alias = "id", value_name = "ID",
+          value_parser = values::client_id, allow_hyphen_values = true,
+          help_heading = "Connection")]
     pub client_id: Option<String>,
+
+    /// Client id: PREFIX and the process id (mosquitto_pub's -I)
+    #[arg(short = 'I', long, value_name = "PREFIX", value_parser = values::client_id,
+          allow_hyphen_values = true, conflicts_with = "client_id", help_heading = "Connection")]
+    pub id_prefix: Option<String>,
+
+    /// mosquitto_pub's URL, mqtt(s)://[USER@]HOST[:PORT]/TOPIC: the broker, username and topic
+    /// (a password in it is refused: ps would show it)
+    #[arg(short = 'L', long, value_name = "URL", value_parser = values::mqtt_url,
+          conflicts_with_all = ["broker", "host", "port", "topic"], help_heading = "Connection")]
+    pub url: Option<MqttUrl>,
+
+    /// Connect to the broker's Unix socket PATH instead of TCP
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "port", "url"],
+          help_heading = "Connection")]
+    pub unix: Option<PathBuf>,
+
+    /// Seconds between keep-alive pings the broker may expect; 0 turns them off
+    #[arg(short = 'k', long, value_name = "SECONDS", value_parser = values::keepalive,
+          allow_negative_numbers = true, help_heading = "Connection")]
+    pub keepalive: Option<u32>,
+
+    /// MQTT 5 Session Expiry Interval in seconds; -1 or ∞: the session never expires
+    #[arg(short = 'x', long, value_name = "SECONDS", value_parser = values::session_expiry,
+          allow_negative_numbers = true, help_heading = "Connection")]
+    pub session_expiry_interval: Option<u32>,
+
+    /// Accepted for mosquitto_pub: mqtt-send always turns off Nagle's algorithm
+    #[arg(long, help_heading = "Connection")]
+    pub nodelay: bool,
 
     /// MQTT version: 5 or 3.1.1; given, no other is tried
     #[arg(short = 'V', long, value_name = "VERSION",
@@ -107,16 +138,43 @@ pub struct Cli {
     #[arg(
         short = 'm',
         long,
+        visible_alias = "message",
         value_name = "TEXT",
         allow_hyphen_values = true,
-        conflicts_with = "content_file",
+        conflicts_with_all = ["content_file", "stdin_file", "stdin_line", "null_message"],
         help_heading = "Message"
     )]
     pub content: Option<OsString>,
 
     /// Read the message from a file, byte for byte; - reads stdin
-    #[arg(short = 'f', long, value_name = "PATH", help_heading = "Message")]
+    #[arg(short = 'f', long, visible_alias = "file", value_name = "PATH",
+          conflicts_with_all = ["stdin_file", "stdin_line", "null_message"],
+          help_heading = "Message")]
     pub content_file: Option<PathBuf>,
+
+    /// The message is all of stdin (-f -)
+    #[arg(short = 's', long, conflicts_with_all = ["stdin_line", "null_message"],
+          help_heading = "Message")]
+    pub stdin_file: bool,
+
+    /// Every line of stdin is a message (--lines -f -)
+    #[arg(short = 'l', long, conflicts_with_all = ["null_message", "ndjson"],
+          help_heading = "Message")]
+    pub stdin_line: bool,
+
+    /// The message is empty (zero bytes)
+    #[arg(short = 'n', long, help_heading = "Message")]
+    pub null_message: bool,
+
+    /// Publish the message N times over the connection
+    #[arg(long, value_name = "N", value_parser = values::repeat,
+          allow_negative_numbers = true, help_heading = "Message")]
+    pub repeat: Option<u32>,
+
+    /// Seconds to wait between repeated messages
+    #[arg(long, value_name = "SECONDS", value_parser = values::delay,
+          allow_negative_numbers = true, help_heading = "Message")]
+    pub repeat_delay: Option<Duration>,
 
     /// Ask the broker to retain the message
     #[arg(short = 'r', long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
@@ -154,6 +212,38 @@ pub struct Cli {
           help_heading = PROPERTIES)]
     pub payload_format: Option<PayloadFormat>,
 
+    /// mosquitto_pub's -D: a property of the CONNECT, PUBLISH, will or DISCONNECT packet, e.g.
+    /// -D publish user-property KEY VALUE; repeatable
+    #[arg(short = 'D', long, value_names = ["PACKET", "NAME", "VALUE"], num_args = 3..=4,
+          help_heading = PROPERTIES)]
+    pub property: Vec<String>,
+
+    /// Topic of the will: the message the broker publishes if mqtt-send vanishes without
+    /// disconnecting
+    #[arg(long, value_name = "TOPIC", value_parser = values::topic,
+          allow_hyphen_values = true, help_heading = "Will")]
+    pub will_topic: Option<String>,
+
+    /// The will's message (empty if not given)
+    #[arg(
+        long,
+        value_name = "TEXT",
+        allow_hyphen_values = true,
+        help_heading = "Will"
+    )]
+    pub will_payload: Option<OsString>,
+
+    /// The will's QoS: 0, 1 or 2
+    #[arg(long, value_name = "N",
+          value_parser = OneOf { rule: values::qos, names: values::QOS_LEVELS },
+          allow_negative_numbers = true, help_heading = "Will")]
+    pub will_qos: Option<Qos>,
+
+    /// Ask the broker to retain the will
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          help_heading = "Will")]
+    pub will_retain: Option<bool>,
+
     /// Username
     #[arg(short = 'u', long, value_name = "NAME", value_parser = values::username,
           allow_hyphen_values = true, help_heading = "Authentication")]
@@ -163,6 +253,7 @@ pub struct Cli {
     #[arg(
         short = 'P',
         long,
+        visible_alias = "pw",
         value_name = "PASS",
         value_parser = values::password,
         allow_hyphen_values = true,
@@ -176,15 +267,34 @@ pub struct Cli {
     pub password_file: Option<PathBuf>,
 
     /// PEM CA bundle that signs the broker's certificate
-    #[arg(long, value_name = "PATH", help_heading = "TLS")]
+    #[arg(
+        long,
+        visible_alias = "cafile",
+        value_name = "PATH",
+        help_heading = "TLS"
+    )]
     pub root_ca_crt: Option<PathBuf>,
 
-    /// PEM client certificate (chain)
-    #[arg(long, value_name = "PATH", help_heading = "TLS")]
+    /// Directory of PEM CA certificates that sign the broker's certificate
+    #[arg(long, value_name = "DIR", help_heading = "TLS")]
+    pub capath: Option<PathBuf>,
+
+    /// TLS with the system trust store (also added to a --root-ca-crt/--capath)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          help_heading = "TLS")]
+    pub tls_use_os_certs: Option<bool>,
+
+    /// PEM client certificate (chain); on the command line it implies --use-certificate
+    #[arg(
+        long,
+        visible_alias = "cert",
+        value_name = "PATH",
+        help_heading = "TLS"
+    )]
     pub certificate: Option<PathBuf>,
 
     /// PEM private key: PKCS#1, PKCS#8 or SEC1
-    #[arg(long, value_name = "PATH", help_heading = "TLS")]
+    #[arg(long, visible_alias = "key", value_name = "PATH", help_heading = "TLS")]
     pub private_key: Option<PathBuf>,
 
     /// Authenticate with the client certificate
@@ -193,8 +303,16 @@ pub struct Cli {
     pub use_certificate: Option<bool>,
 
     /// ALPN protocol to offer in the TLS handshake; repeatable
-    #[arg(long, value_name = "PROTO", value_parser = values::alpn, help_heading = "TLS")]
+    #[arg(long, visible_alias = "tls-alpn", value_name = "PROTO", value_parser = values::alpn,
+          help_heading = "TLS")]
     pub alpn: Vec<String>,
+
+    /// The oldest TLS version to accept: tlsv1.3, or tlsv1.2 (1.2 and 1.3; tlsv1.1 means the
+    /// same, as mqtt-send never speaks older than 1.2)
+    #[arg(long, value_name = "VERSION",
+          value_parser = OneOf { rule: values::tls_version, names: values::TLS_VERSIONS },
+          help_heading = "TLS")]
+    pub tls_version: Option<TlsVersion>,
 
     /// One deadline for the whole run, in seconds
     #[arg(long, value_name = "SECONDS", value_parser = values::seconds,
@@ -225,8 +343,18 @@ pub struct Cli {
     pub action: Option<String>,
 
     /// Log protocol events and decisions on stderr (never a secret)
-    #[arg(short = 'v', long, help_heading = "Behaviour")]
+    #[arg(
+        short = 'v',
+        long,
+        visible_short_alias = 'd',
+        visible_alias = "debug",
+        help_heading = "Behaviour"
+    )]
     pub verbose: bool,
+
+    /// Print nothing, neither the meta object nor errors: the exit status tells
+    #[arg(long, conflicts_with = "verbose", help_heading = "Behaviour")]
+    pub quiet: bool,
 
     /// Write the shell completions and the man page under DIR (for packagers and developers)
     #[arg(long, value_name = "DIR", hide = true)]
@@ -249,8 +377,112 @@ pub fn property_keys(command: &Command) -> Vec<&str> {
     command
         .get_arguments()
         .filter(|arg| arg.get_help_heading() == Some(PROPERTIES))
-        .filter_map(Arg::get_long)
+        .filter_map(config_key)
         .collect()
+}
+
+/// A mosquitto_pub option that mqtt-send does not take. It is refused by name, with what to do
+/// instead (exit 2), never ignored: a script that relied on it must not half-work.
+pub struct Unsupported {
+    /// `--insecure`, or `-A` for an option with no long form.
+    pub flag: &'static str,
+    pub takes_value: bool,
+    pub instead: &'static str,
+}
+
+/// mosquitto_pub 2.0's options for publishing that mqtt-send does not take.
+pub const UNSUPPORTED: &[Unsupported] = &[
+    Unsupported {
+        flag: "--insecure",
+        takes_value: false,
+        instead: "mqtt-send always checks that the broker's certificate names the host it \
+                  connects to; give the CA that signs it with --cafile (--root-ca-crt), and \
+                  connect by a name the certificate holds",
+    },
+    Unsupported {
+        flag: "--disable-clean-session",
+        takes_value: false,
+        instead: "mqtt-send publishes and leaves, with a clean session; to have the broker \
+                  keep the session after it leaves, give -x SECONDS (MQTT 5). Its -c is the \
+                  config file",
+    },
+    Unsupported {
+        flag: "-A",
+        takes_value: true,
+        instead: "mqtt-send connects from the address the system routes to the broker; a bind \
+                  address cannot be chosen",
+    },
+    Unsupported {
+        flag: "-M",
+        takes_value: true,
+        instead: "mqtt-send keeps as many messages in flight as the broker's Receive Maximum \
+                  allows (MQTT 5), or a number that no broker drops (3.1.1); leave -M out",
+    },
+    Unsupported {
+        flag: "--ciphers",
+        takes_value: true,
+        instead: "mqtt-send offers rustls's safe cipher suites, which cannot be chosen; \
+                  --tls-version tlsv1.3 limits the connection to TLS 1.3",
+    },
+    Unsupported {
+        flag: "--psk",
+        takes_value: true,
+        instead: "TLS pre-shared keys are not supported (rustls has no PSK cipher suites); \
+                  use certificates: --cafile for the broker's, --cert and --key for yours",
+    },
+    Unsupported {
+        flag: "--psk-identity",
+        takes_value: true,
+        instead: "TLS pre-shared keys are not supported (rustls has no PSK cipher suites); \
+                  use certificates: --cafile for the broker's, --cert and --key for yours",
+    },
+    Unsupported {
+        flag: "--tls-engine",
+        takes_value: true,
+        instead: "OpenSSL engines are not supported: give the private key as a PEM file with \
+                  --key",
+    },
+    Unsupported {
+        flag: "--keyform",
+        takes_value: true,
+        instead: "OpenSSL engines are not supported: give the private key as a PEM file with \
+                  --key",
+    },
+    Unsupported {
+        flag: "--tls-engine-kpass-sha1",
+        takes_value: true,
+        instead: "OpenSSL engines are not supported: give the private key as a PEM file with \
+                  --key",
+    },
+];
+
+impl Unsupported {
+    /// The id of its hidden clap argument: the flag itself.
+    pub fn id(&self) -> &'static str {
+        self.flag
+    }
+
+    fn arg(&self) -> Arg {
+        let arg = Arg::new(self.id()).hide(true);
+        let arg = match self.flag.strip_prefix("--") {
+            Some(long) => arg.long(long),
+            None => arg.short(self.flag.chars().nth(1).expect("-X")),
+        };
+        if self.takes_value {
+            arg.num_args(1)
+                .action(ArgAction::Set)
+                .allow_hyphen_values(true)
+        } else {
+            arg.action(ArgAction::SetTrue)
+        }
+    }
+
+    /// The unsupported option an argument stands for, if it stands for one.
+    pub fn of(arg: &Arg) -> Option<&'static Unsupported> {
+        UNSUPPORTED
+            .iter()
+            .find(|unsupported| arg.get_id() == unsupported.id())
+    }
 }
 
 /// A value parser that is one of our rules (see `values`) and offers `names`, the values it
@@ -292,6 +524,16 @@ pub const NOT_CONFIG_KEYS: &[(&str, Option<&str>)] = &[
     ("port", Some("broker")),
     ("verbose", None),
     ("generate", None),
+    // mosquitto_pub's ways of saying what the config file says with its own keys.
+    ("id-prefix", Some("client-id")),
+    ("url", Some("broker")),
+    ("unix", Some("broker")),
+    ("nodelay", None),
+    ("stdin-file", Some("content")),
+    ("stdin-line", Some("lines")),
+    ("null-message", Some("content")),
+    ("property", None),
+    ("quiet", None),
 ];
 
 /// The config key to use for a flag that is not one, if there is one.
@@ -323,6 +565,10 @@ pub const DEFAULTS: &[(&str, Fallback)] = &[
         "client-id",
         Fallback::Described("mqtt-send-<8 random hex digits>"),
     ),
+    (
+        "keepalive",
+        Fallback::Described("the --timeout, at least 60 s"),
+    ),
     ("lines", Fallback::Value("false")),
     ("ndjson", Fallback::Value("false")),
     (
@@ -330,11 +576,20 @@ pub const DEFAULTS: &[(&str, Fallback)] = &[
         Fallback::Described("5, and 3.1.1 once if the broker does not speak 5"),
     ),
     ("qos", Fallback::Value("2")),
+    ("repeat", Fallback::Value("1")),
+    ("repeat-delay", Fallback::Described("0")),
     ("retain", Fallback::Value("false")),
     ("retries", Fallback::Value("0")),
     ("root-ca-crt", Fallback::Described("the system trust store")),
+    (
+        "session-expiry-interval",
+        Fallback::Described("0: the session ends with the connection"),
+    ),
     ("timeout", Fallback::Value("30")),
+    ("tls-use-os-certs", Fallback::Value("false")),
     ("use-certificate", Fallback::Value("false")),
+    ("will-qos", Fallback::Described("0")),
+    ("will-retain", Fallback::Described("false")),
 ];
 
 /// The default of a config key, if it has one.
@@ -348,7 +603,8 @@ pub fn default_of(key: &str) -> Option<Fallback> {
 /// The command as users see it: [`Cli`]'s, with each config key's help ending in
 /// `[config: KEY]` and its default.
 pub fn command() -> Command {
-    Cli::command().mut_args(|arg| {
+    let unsupported = UNSUPPORTED.iter().map(Unsupported::arg);
+    Cli::command().args(unsupported).mut_args(|arg| {
         let Some(key) = config_key(&arg).map(str::to_string) else {
             return arg;
         };
@@ -377,7 +633,22 @@ pub fn config_key(arg: &Arg) -> Option<&str> {
         ArgAction::Help | ArgAction::HelpShort | ArgAction::HelpLong | ArgAction::Version
     );
     let excluded = NOT_CONFIG_KEYS.iter().any(|(name, _)| *name == long);
-    (!about_us && !excluded).then_some(long)
+    (!about_us && !excluded && Unsupported::of(arg).is_none()).then_some(long)
+}
+
+/// The command as the shell completions offer it: the options a user types, without the hidden
+/// ones (`--generate`, `--action`, mosquitto_pub's unsupported options).
+pub fn shown_command() -> Command {
+    let full = command();
+    let shown: Vec<Arg> = full
+        .get_arguments()
+        .filter(|arg| !arg.is_hide_set())
+        .cloned()
+        .collect();
+    Command::new("mqtt-send")
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args(shown)
 }
 
 /// Every config key of `command`, with its argument, in alphabetical order.

@@ -9,7 +9,9 @@
 use bytes::BytesMut;
 
 pub use crate::message::Version;
-use crate::message::{MAX_REMAINING_LENGTH, Message};
+use crate::message::{
+    ConnectProperties, DisconnectProperties, MAX_REMAINING_LENGTH, Message, Will,
+};
 
 /// The largest packet MQTT can frame: the remaining length plus up to 5 header bytes.
 const MAX_PACKET: usize = MAX_REMAINING_LENGTH + 5;
@@ -25,6 +27,9 @@ pub struct Hello<'a> {
     pub username: Option<&'a str>,
     /// Sent only with a username under MQTT 3.1.1 (§3.1.2.9); MQTT 5 allows it alone.
     pub password: Option<&'a str>,
+    pub will: Option<&'a Will>,
+    /// MQTT 5 only.
+    pub properties: &'a ConnectProperties,
 }
 
 /// A packet we send.
@@ -38,7 +43,8 @@ pub enum Outgoing<'a> {
     },
     PubRel(u16),
     PingReq,
-    Disconnect,
+    /// With its MQTT 5 properties (none under 3.1.1).
+    Disconnect(&'a DisconnectProperties),
 }
 
 /// What the broker's CONNACK says.
@@ -118,7 +124,31 @@ pub fn encode(packet: Outgoing<'_>, version: Version, out: &mut BytesMut) -> Res
             out.extend_from_slice(&[0xc0, 0]);
             Ok(())
         }
-        (Outgoing::Disconnect, _) => {
+        (Outgoing::Disconnect(properties), Version::V5) if !properties.is_empty() => {
+            // Reason 0 (normal disconnection), then the properties (MQTT 5 §3.14.2.2).
+            let mut listed = BytesMut::new();
+            if let Some(seconds) = properties.session_expiry {
+                listed.extend_from_slice(&[0x11]);
+                listed.extend_from_slice(&seconds.to_be_bytes());
+            }
+            if let Some(reason) = &properties.reason_string {
+                listed.extend_from_slice(&[0x1f]);
+                put_string(&mut listed, reason)?;
+            }
+            for (key, value) in &properties.user {
+                listed.extend_from_slice(&[0x26]);
+                put_string(&mut listed, key)?;
+                put_string(&mut listed, value)?;
+            }
+            let mut body = BytesMut::from(&[0u8][..]);
+            put_length(&mut body, listed.len());
+            body.extend_from_slice(&listed);
+            out.extend_from_slice(&[0xe0]);
+            put_length(out, body.len());
+            out.extend_from_slice(&body);
+            Ok(())
+        }
+        (Outgoing::Disconnect(_), _) => {
             // Normal disconnection: remaining length 0 in both versions (MQTT 5 §3.14.2.1).
             out.extend_from_slice(&[0xe0, 0]);
             Ok(())
@@ -128,9 +158,33 @@ pub fn encode(packet: Outgoing<'_>, version: Version, out: &mut BytesMut) -> Res
     }
 }
 
+/// A variable byte integer (MQTT 5 §1.5.5).
+fn put_length(out: &mut BytesMut, mut length: usize) {
+    loop {
+        let mut byte = (length % 128) as u8;
+        length /= 128;
+        if length > 0 {
+            byte |= 0x80;
+        }
+        out.extend_from_slice(&[byte]);
+        if length == 0 {
+            return;
+        }
+    }
+}
+
+/// A UTF-8 string: its length in two bytes, then its bytes.
+fn put_string(out: &mut BytesMut, text: &str) -> Result<(), String> {
+    let length =
+        u16::try_from(text.len()).map_err(|_| format!("{} bytes is too long", text.len()))?;
+    out.extend_from_slice(&length.to_be_bytes());
+    out.extend_from_slice(text.as_bytes());
+    Ok(())
+}
+
 mod v311 {
     use bytes::BytesMut;
-    use rumqttc::{Connect, Login, Packet, Publish, QoS};
+    use rumqttc::{Connect, LastWill, Login, Packet, Publish, QoS};
 
     use super::{MAX_PACKET, Outgoing};
     use crate::message::Qos;
@@ -152,6 +206,12 @@ mod v311 {
                 connect.login = hello
                     .username
                     .map(|username| Login::new(username, hello.password.unwrap_or("")));
+                connect.last_will = hello.will.map(|will| LastWill {
+                    topic: will.topic.clone(),
+                    message: will.payload.clone(),
+                    qos: qos(will.qos),
+                    retain: will.retain,
+                });
                 Packet::Connect(connect)
             }
             Outgoing::Publish { pkid, message } => {
@@ -164,7 +224,7 @@ mod v311 {
                 publish.pkid = pkid;
                 Packet::Publish(publish)
             }
-            Outgoing::PubRel(_) | Outgoing::PingReq | Outgoing::Disconnect => {
+            Outgoing::PubRel(_) | Outgoing::PingReq | Outgoing::Disconnect(_) => {
                 unreachable!("encoded by hand")
             }
         };
@@ -179,11 +239,11 @@ mod v5 {
     use bytes::{Bytes, BytesMut};
     use rumqttc::v5::mqttbytes::QoS;
     use rumqttc::v5::mqttbytes::v5::{
-        Connect, ConnectProperties, Login, Publish, PublishProperties,
+        Connect, ConnectProperties, LastWill, LastWillProperties, Login, Publish, PublishProperties,
     };
 
     use super::{MAX_INCOMING, Outgoing};
-    use crate::message::{Properties, Qos};
+    use crate::message::{Properties, Qos, Will};
 
     fn qos(qos: Qos) -> QoS {
         match qos {
@@ -209,13 +269,37 @@ mod v5 {
         })
     }
 
+    fn will_properties(will: &Will) -> Option<LastWillProperties> {
+        let given = &will.properties;
+        if given.is_empty() && will.delay.is_none() {
+            return None;
+        }
+        Some(LastWillProperties {
+            delay_interval: will.delay,
+            payload_format_indicator: given.payload_utf8.then_some(1),
+            message_expiry_interval: given.message_expiry,
+            content_type: given.content_type.clone(),
+            response_topic: given.response_topic.clone(),
+            correlation_data: given.correlation_data.clone(),
+            user_properties: given.user.clone(),
+        })
+    }
+
     pub fn encode(packet: Outgoing<'_>, out: &mut BytesMut) -> Result<(), String> {
         match packet {
             Outgoing::Connect(hello) => {
+                let asked = hello.properties;
                 let mut properties = ConnectProperties::new();
-                // Session Expiry 0 (the default): nothing is kept for us after we leave.
+                // Session Expiry 0 unless asked (-x): nothing is kept for us after we leave.
+                properties.session_expiry_interval = asked.session_expiry;
                 // Tell the broker how large a packet we take.
-                properties.max_packet_size = Some(MAX_INCOMING as u32);
+                properties.max_packet_size =
+                    Some(asked.maximum_packet_size.unwrap_or(MAX_INCOMING as u32));
+                properties.receive_maximum = asked.receive_maximum;
+                properties.topic_alias_max = asked.topic_alias_maximum;
+                properties.request_response_info = asked.request_response_information;
+                properties.request_problem_info = asked.request_problem_information;
+                properties.user_properties = asked.user.clone();
                 let connect = Connect {
                     keep_alive: hello.keep_alive,
                     client_id: hello.client_id.to_string(),
@@ -228,8 +312,15 @@ mod v5 {
                         Some(Login::new(username.unwrap_or(""), password.unwrap_or("")))
                     }
                 };
+                let will = hello.will.map(|will| LastWill {
+                    topic: Bytes::copy_from_slice(will.topic.as_bytes()),
+                    message: will.payload.clone(),
+                    qos: qos(will.qos),
+                    retain: will.retain,
+                    properties: will_properties(will),
+                });
                 connect
-                    .write(&None, &login, out)
+                    .write(&will, &login, out)
                     .map(|_| ())
                     .map_err(|e| format!("{e:?}"))
             }
@@ -245,7 +336,7 @@ mod v5 {
                 };
                 publish.write(out).map(|_| ()).map_err(|e| format!("{e:?}"))
             }
-            Outgoing::PubRel(_) | Outgoing::PingReq | Outgoing::Disconnect => {
+            Outgoing::PubRel(_) | Outgoing::PingReq | Outgoing::Disconnect(_) => {
                 unreachable!("encoded by hand")
             }
         }
@@ -567,7 +658,12 @@ mod tests {
         for version in [Version::V311, Version::V5] {
             let mut out = BytesMut::new();
             encode(Outgoing::PubRel(0x0102), version, &mut out).unwrap();
-            encode(Outgoing::Disconnect, version, &mut out).unwrap();
+            encode(
+                Outgoing::Disconnect(&DisconnectProperties::default()),
+                version,
+                &mut out,
+            )
+            .unwrap();
             assert_eq!(&out[..], b"\x62\x02\x01\x02\xe0\x00");
         }
     }

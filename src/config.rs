@@ -10,20 +10,21 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::message::{Properties, Qos, Version};
+use crate::log::verbose;
+use crate::message::{ConnectProperties, DisconnectProperties, Properties, Qos, Version, Will};
 use bytes::Bytes;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Command, FromArgMatches};
 use serde_json::Value;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, TLS_PORT};
 use crate::cli::{self, Cli, Fallback};
 use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
 use crate::files::{ReadError, read_capped};
 use crate::json::Json;
 use crate::redact;
-use crate::values::{self, UserProperty};
+use crate::values::{self, Packet, Property, TlsVersion, UserProperty};
 
 pub use crate::error::Origin;
 pub use crate::values::Secret;
@@ -92,8 +93,59 @@ pub struct Settings {
     pub protocol: Option<Version>,
     /// MQTT 5 properties of every message (an NDJSON line may set its own).
     pub properties: Properties,
+    /// MQTT 5 properties of CONNECT (`-x`, `-D connect`).
+    pub connect: ConnectProperties,
+    /// `--will-topic` and the rest of the will.
+    pub will: Option<Will>,
+    /// MQTT 5 properties of DISCONNECT (`-D disconnect`).
+    pub disconnect: DisconnectProperties,
+    /// `--keepalive`; `None`: as long as the deadline (see `session`).
+    pub keep_alive: Option<u16>,
+    /// `-l`: every line is a message as mosquitto_pub reads it: only the `\n` is taken off (a
+    /// `\r` stays), and an empty line is an empty message. (`--lines` takes `\r\n` off and
+    /// skips empty lines.)
+    pub raw_lines: bool,
+    /// `--repeat`: how many times the (single) message is published; 1 without it.
+    pub repeat: u32,
+    /// `--repeat-delay`: the pause between two of them.
+    pub repeat_delay: Option<Duration>,
     pub timeout: Duration,
     pub retries: u32,
+}
+
+impl Settings {
+    /// Whether more than one message may be sent: a batch of lines, or a repeated message.
+    pub fn batch(&self) -> bool {
+        self.mode != Mode::Single || self.repeat > 1
+    }
+
+    /// What this run asks of MQTT 5 beyond the messages' properties (which 3.1.1 would drop),
+    /// by name.
+    pub fn mqtt5_only(&self) -> Vec<&'static str> {
+        let connect = ConnectProperties {
+            session_expiry: None,
+            ..self.connect.clone()
+        };
+        let will = self.will.as_ref();
+        [
+            (
+                "session-expiry-interval",
+                self.connect.session_expiry.is_some(),
+            ),
+            (
+                "connect properties",
+                connect != ConnectProperties::default(),
+            ),
+            (
+                "will properties",
+                will.is_some_and(|will| !will.properties.is_empty() || will.delay.is_some()),
+            ),
+            ("disconnect properties", !self.disconnect.is_empty()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }
 
 /// TLS material and choices, as given (paths already resolved against the config's folder).
@@ -102,8 +154,14 @@ pub struct TlsOptions {
     pub root_ca_crt: Option<PathBuf>,
     pub certificate: Option<PathBuf>,
     pub private_key: Option<PathBuf>,
+    /// `--capath`: a directory of CA certificates.
+    pub capath: Option<PathBuf>,
+    /// `--tls-use-os-certs`: the system trust store, besides any CA given.
+    pub system_roots: bool,
     pub use_certificate: bool,
     pub alpn: Vec<String>,
+    /// `--tls-version`; `None`: TLS 1.2 and 1.3.
+    pub version: Option<TlsVersion>,
 }
 
 /// What we take from the process environment (read once in `main`, passed in for tests).
@@ -149,9 +207,20 @@ pub fn command_line(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
 ) -> Result<ArgMatches, Refusal> {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    command
+    let matches = command
         .try_get_matches_from_mut(&args)
-        .map_err(|error| refusal(command, &Layer::Flags, &args, error))
+        .map_err(|error| refusal(command, &Layer::Flags, &args, error))?;
+    // mosquitto_pub's options that we do not take are parsed (so that their values are not
+    // taken for other arguments) and refused by name.
+    if let Some(unsupported) = cli::UNSUPPORTED.iter().find(|unsupported| {
+        matches.value_source(unsupported.id()) == Some(ValueSource::CommandLine)
+    }) {
+        return Err(Refusal::Config(ConfigError::Unsupported {
+            flag: unsupported.flag,
+            instead: unsupported.instead,
+        }));
+    }
+    Ok(matches)
 }
 
 /// Merge the command line, the environment and the config file into validated settings.
@@ -165,33 +234,65 @@ pub fn settings(
     // The defaults are a source, so every option that has one has a value here.
     const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
 
-    let client_id_given = cli.client_id.is_some();
+    // mosquitto_pub's -I: a prefix and the process id, so that parallel runs differ.
+    let client_id_given = cli.client_id.is_some() && cli.id_prefix.is_none();
+    let given_broker = sources.origin("broker").is_some() || cli.url.is_some();
     // --host and --port replace the URL's host and port, whichever source gave the URL; the
-    // scheme and the port it implies stay (`-b ssl://a -h b` is ssl://b:8883).
-    let mut broker = cli.broker.expect(DEFAULTED);
+    // scheme and the port it implies stay (`-b ssl://a -h b` is ssl://b:8883). mosquitto_pub's
+    // -L gives the broker, the username and the topic at once, and overrides the config's.
+    let mut broker = match &cli.url {
+        Some(url) => url.broker.clone(),
+        None => cli.broker.expect(DEFAULTED),
+    };
+    // As with mosquitto_pub, a CA or a client certificate without a broker URL means TLS, on
+    // port 8883 unless --port says otherwise.
+    let wants_tls = cli.root_ca_crt.is_some()
+        || cli.capath.is_some()
+        || cli.certificate.is_some()
+        || cli.tls_use_os_certs == Some(true);
+    if wants_tls && !given_broker && !broker.tls {
+        verbose!("a CA or a client certificate is given without a broker URL: TLS on port 8883");
+        broker.tls = true;
+        broker.port = TLS_PORT;
+    }
     if let Some(host) = cli.host {
         broker.host = host;
     }
     if let Some(port) = cli.port {
         broker.port = port;
     }
-    let client_id = cli.client_id.unwrap_or_else(random_client_id);
-    let mode = match (cli.lines.expect(DEFAULTED), cli.ndjson.expect(DEFAULTED)) {
+    let client_id = match (&cli.id_prefix, cli.client_id) {
+        (Some(prefix), _) => format!("{prefix}{}", std::process::id()),
+        (None, Some(id)) => id,
+        (None, None) => random_client_id(),
+    };
+    let mode = match (
+        cli.lines.expect(DEFAULTED) || cli.stdin_line,
+        cli.ndjson.expect(DEFAULTED),
+    ) {
         (false, false) => Mode::Single,
         (true, false) => Mode::Lines,
         (false, true) => Mode::Ndjson,
         (true, true) => return Err(ConfigError::TwoBatchModes),
     };
-    let topic = match cli.topic {
-        None if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
-        topic => topic,
+    let topic = match (&cli.url, cli.topic) {
+        (Some(url), _) => Some(url.topic.clone()),
+        (None, None) if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
+        (None, topic) => topic,
     };
+    // mosquitto_pub's -s, -l and -n are flags, which override a config file's "content".
     let content = match (cli.content_file, cli.content) {
+        _ if cli.stdin_file || cli.stdin_line => Source::Stdin,
+        _ if cli.null_message => Source::Inline(Vec::new()),
         (Some(path), _) if path.as_os_str() == "-" => Source::Stdin,
         (Some(path), _) => Source::File(path),
         (None, Some(text)) => Source::Inline(os_bytes(text)),
         (None, None) => return Err(ConfigError::NoContent),
     };
+    let repeat = cli.repeat.unwrap_or(1);
+    if mode != Mode::Single && (repeat > 1 || cli.repeat_delay.is_some()) {
+        return Err(ConfigError::RepeatInBatch);
+    }
 
     // --password > --password-file > MQTT_SEND_PASSWORD > "password" in the config file.
     let password = match (sources.origin("password"), cli.password_file) {
@@ -202,21 +303,17 @@ pub fn settings(
         }
         _ => cli.password,
     };
-
-    // An explicit version is the only one tried; without one, MQTT 5 and 3.1.1 once.
-    let protocol = cli.protocol_version;
-    if protocol == Some(Version::V311) {
-        let version = sources
-            .origin("protocol-version")
-            .unwrap_or(Origin::Default);
-        if let Some(property) = cli::property_keys(sources.command)
-            .into_iter()
-            .find_map(|key| sources.origin(key))
+    // The -L URL's username, unless --username is given on the command line.
+    let username = match (&cli.url, sources.origin("username")) {
+        (Some(url), origin)
+            if url.username.is_some() && !matches!(origin, Some(Origin::Flag(_))) =>
         {
-            return Err(ConfigError::NeedsMqtt5 { property, version });
+            url.username.clone()
         }
-    }
-    let properties = Properties {
+        _ => cli.username,
+    };
+
+    let mut properties = Properties {
         user: cli
             .user_property
             .into_iter()
@@ -228,13 +325,98 @@ pub fn settings(
         correlation_data: cli.correlation_data.map(Bytes::from),
         payload_utf8: cli.payload_format.is_some(),
     };
+    let mut connect = ConnectProperties {
+        session_expiry: cli.session_expiry_interval,
+        ..ConnectProperties::default()
+    };
+    let mut will_properties = Properties::default();
+    let mut will_delay = None;
+    let mut disconnect = DisconnectProperties::default();
+    // -D's values, three or four per occurrence; a flag, never a config key.
+    let property_words: Vec<Vec<String>> = sources
+        .flags()
+        .get_occurrences::<String>("property")
+        .map(|occurrences| occurrences.map(|words| words.cloned().collect()).collect())
+        .unwrap_or_default();
+    for words in &property_words {
+        let (packet, property) =
+            values::property(words).map_err(|problem| ConfigError::Invalid {
+                origin: Origin::Flag(format!("-D {}", words[..words.len().min(2)].join(" "))),
+                got: words.get(2).map(|value| Got::Text(value.clone())),
+                problem,
+            })?;
+        apply_property(
+            packet,
+            property,
+            &mut properties,
+            &mut connect,
+            (&mut will_properties, &mut will_delay),
+            &mut disconnect,
+        );
+    }
 
+    // An explicit version is the only one tried; without one, MQTT 5 and 3.1.1 once.
+    let protocol = cli.protocol_version;
+    if protocol == Some(Version::V311) {
+        let version = sources
+            .origin("protocol-version")
+            .unwrap_or(Origin::Default);
+        let property = cli::property_keys(sources.command)
+            .into_iter()
+            .chain(["session-expiry-interval"])
+            .find_map(|key| sources.origin(key))
+            .or_else(|| {
+                property_words
+                    .first()
+                    .map(|words| Origin::Flag(format!("-D {}", words[..2].join(" "))))
+            });
+        if let Some(property) = property {
+            return Err(ConfigError::NeedsMqtt5 { property, version });
+        }
+    }
+
+    let will = match cli.will_topic {
+        Some(topic) => Some(Will {
+            topic,
+            payload: Bytes::from(cli.will_payload.map(os_bytes).unwrap_or_default()),
+            qos: cli.will_qos.unwrap_or(Qos::AtMostOnce),
+            retain: cli.will_retain.unwrap_or(false),
+            properties: will_properties,
+            delay: will_delay,
+        }),
+        None => {
+            let origin = ["will-payload", "will-qos", "will-retain"]
+                .into_iter()
+                .find_map(|key| sources.origin(key))
+                .filter(|origin| *origin != Origin::Default)
+                .or_else(|| {
+                    (!will_properties.is_empty() || will_delay.is_some())
+                        .then(|| Origin::Flag("-D will".to_string()))
+                });
+            if let Some(origin) = origin {
+                return Err(ConfigError::WillWithoutTopic { origin });
+            }
+            None
+        }
+    };
+
+    // A client certificate on the command line is meant to be used (mosquitto_pub's --cert);
+    // in a config file, "use-certificate" says so, as in Flint.
+    let use_certificate = match sources.origin("use-certificate") {
+        Some(Origin::Default) | None => {
+            matches!(sources.origin("certificate"), Some(Origin::Flag(_)))
+        }
+        Some(_) => cli.use_certificate.expect(DEFAULTED),
+    };
     let tls = TlsOptions {
         root_ca_crt: cli.root_ca_crt,
+        capath: cli.capath,
+        system_roots: cli.tls_use_os_certs.expect(DEFAULTED),
         certificate: cli.certificate,
         private_key: cli.private_key,
-        use_certificate: cli.use_certificate.expect(DEFAULTED),
+        use_certificate,
         alpn: cli.alpn,
+        version: cli.tls_version,
     };
     if tls.use_certificate && !broker.tls {
         return Err(ConfigError::CertificateWithoutTls {
@@ -243,23 +425,98 @@ pub fn settings(
         });
     }
 
+    // --repeat with a delay takes that long on top of the default deadline; a --timeout given
+    // rules as it is.
+    let timeout = match (sources.origin("timeout"), cli.repeat_delay) {
+        (Some(Origin::Default), Some(delay)) => {
+            cli.timeout.expect(DEFAULTED) + delay * repeat.saturating_sub(1)
+        }
+        _ => cli.timeout.expect(DEFAULTED),
+    };
+
     Ok(Settings {
         broker,
         client_id,
         client_id_given,
         protocol,
         properties,
+        connect,
+        will,
+        disconnect,
+        keep_alive: cli.keepalive.map(|seconds| seconds as u16),
         topic,
         mode,
         qos: cli.qos.expect(DEFAULTED),
         retain: cli.retain.expect(DEFAULTED),
         content,
-        username: cli.username,
+        raw_lines: cli.stdin_line,
+        repeat,
+        repeat_delay: cli.repeat_delay,
+        username,
         password,
         tls,
-        timeout: cli.timeout.expect(DEFAULTED),
+        timeout,
         retries: cli.retries.expect(DEFAULTED),
     })
+}
+
+/// Put a `-D` property where it belongs.
+fn apply_property(
+    packet: Packet,
+    property: Property,
+    publish: &mut Properties,
+    connect: &mut ConnectProperties,
+    (will, will_delay): (&mut Properties, &mut Option<u32>),
+    disconnect: &mut DisconnectProperties,
+) {
+    let message = match packet {
+        Packet::Publish => Some(publish),
+        Packet::Will => Some(will),
+        Packet::Connect | Packet::Disconnect => None,
+    };
+    match (packet, property, message) {
+        (_, Property::PayloadFormat(indicator), Some(message)) => {
+            // 0 says "unspecified bytes", which is what no indicator says too.
+            message.payload_utf8 = indicator == 1;
+        }
+        (_, Property::MessageExpiry(seconds), Some(message)) => {
+            message.message_expiry = Some(seconds)
+        }
+        (_, Property::ContentType(text), Some(message)) => message.content_type = Some(text),
+        (_, Property::ResponseTopic(topic), Some(message)) => message.response_topic = Some(topic),
+        (_, Property::CorrelationData(data), Some(message)) => {
+            message.correlation_data = Some(Bytes::from(data))
+        }
+        (_, Property::User(key, value), Some(message)) => message.user.push((key, value)),
+        (Packet::Will, Property::WillDelay(seconds), _) => *will_delay = Some(seconds),
+        (Packet::Connect, Property::SessionExpiry(seconds), _) => {
+            connect.session_expiry = Some(seconds)
+        }
+        (Packet::Connect, Property::ReceiveMaximum(n), _) => connect.receive_maximum = Some(n),
+        (Packet::Connect, Property::MaximumPacketSize(n), _) => {
+            connect.maximum_packet_size = Some(n)
+        }
+        (Packet::Connect, Property::TopicAliasMaximum(n), _) => {
+            connect.topic_alias_maximum = Some(n)
+        }
+        (Packet::Connect, Property::RequestResponseInformation(n), _) => {
+            connect.request_response_information = Some(n)
+        }
+        (Packet::Connect, Property::RequestProblemInformation(n), _) => {
+            connect.request_problem_information = Some(n)
+        }
+        (Packet::Connect, Property::User(key, value), _) => connect.user.push((key, value)),
+        (Packet::Disconnect, Property::SessionExpiry(seconds), _) => {
+            disconnect.session_expiry = Some(seconds)
+        }
+        (Packet::Disconnect, Property::ReasonString(text), _) => {
+            disconnect.reason_string = Some(text)
+        }
+        (Packet::Disconnect, Property::User(key, value), _) => disconnect.user.push((key, value)),
+        (packet, property, _) => {
+            unreachable!("values::property allows {property:?} on {packet:?} only if it has an arm")
+        }
+    }
 }
 
 /// Where a layer of arguments came from, to say where a value came from.
@@ -332,6 +589,11 @@ impl<'a> Sources<'a> {
             command: &*command,
             layers,
         })
+    }
+
+    /// The command line's matches.
+    fn flags(&self) -> &ArgMatches {
+        &self.layers.last().expect("the command line is a layer").1
     }
 
     /// Precedence, in one place: each source overrides the ones before it, option by option.
@@ -1272,7 +1534,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 25, "{known:?}");
+                assert_eq!(known.len(), 36, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),

@@ -50,7 +50,8 @@ pub fn write_all(dir: &Path) -> io::Result<Vec<String>> {
         Shell::PowerShell,
         Shell::Elvish,
     ] {
-        let path = clap_complete::generate_to(shell, &mut cli::command(), NAME, &completions)?;
+        let path =
+            clap_complete::generate_to(shell, &mut cli::shown_command(), NAME, &completions)?;
         written.push(path.display().to_string());
     }
     let man = dir.join("man");

@@ -47,6 +47,8 @@ struct Template {
     properties: Properties,
     /// The version asked for, if one was: 3.1.1 carries no properties.
     protocol: Option<Version>,
+    /// `-l`: lines as mosquitto_pub reads them (see [`Settings::raw_lines`]).
+    raw_lines: bool,
 }
 
 impl Template {
@@ -58,6 +60,7 @@ impl Template {
             retain: settings.retain,
             properties: settings.properties.clone(),
             protocol: settings.protocol,
+            raw_lines: settings.raw_lines,
         }
     }
 
@@ -188,9 +191,14 @@ pub struct Input {
     partial: Vec<u8>,
     /// A message read and not yet taken (the first one is read before connecting).
     peeked: Option<(u64, Message)>,
-    /// A single message, kept for the report (and for a retry).
+    /// A single message, kept for the report (and for a retry, and `--repeat`).
     first: Option<Message>,
     finished: bool,
+    /// `--repeat`: how many more times the single message is to be sent.
+    repeats_left: u32,
+    /// `--repeat-delay`, and when the next repetition may go.
+    delay: Option<std::time::Duration>,
+    next_at: Option<tokio::time::Instant>,
 }
 
 impl Input {
@@ -243,6 +251,9 @@ impl Input {
             peeked: None,
             first: None,
             finished: false,
+            repeats_left: settings.repeat.saturating_sub(1),
+            delay: settings.repeat_delay,
+            next_at: None,
         })
     }
 
@@ -282,14 +293,31 @@ impl Input {
     /// call cut short loses nothing, and the next call goes on where it stopped.
     pub async fn next(&mut self) -> Result<Option<(u64, Message)>, InputError> {
         if let Some(peeked) = self.peeked.take() {
+            self.next_at = self.delay.map(|delay| tokio::time::Instant::now() + delay);
             return Ok(Some(peeked));
+        }
+        if self.finished && self.repeats_left > 0 {
+            if let Some(at) = self.next_at {
+                // Cancel-safe: the time to wait for is kept, not the timer.
+                tokio::time::sleep_until(at).await;
+            }
+            if let Some(message) = self.first.clone() {
+                self.repeats_left -= 1;
+                self.line += 1;
+                self.next_at = self.delay.map(|delay| tokio::time::Instant::now() + delay);
+                return Ok(Some((self.line, message)));
+            }
         }
         while !self.finished {
             let Some(raw) = self.read_line().await? else {
                 break;
             };
-            let text = line_text(&raw);
-            if self.template.mode != Mode::Single && text.is_empty() {
+            let text = if self.template.raw_lines {
+                raw.strip_suffix(b"\n").unwrap_or(&raw)
+            } else {
+                line_text(&raw)
+            };
+            if self.template.mode != Mode::Single && text.is_empty() && !self.template.raw_lines {
                 continue; // empty lines are skipped
             }
             let text = if self.template.mode == Mode::Single {
@@ -379,6 +407,7 @@ mod tests {
             retain: false,
             properties: Properties::default(),
             protocol: None,
+            raw_lines: false,
         }
     }
 
@@ -616,6 +645,9 @@ mod tests {
             peeked: None,
             first: None,
             finished: false,
+            repeats_left: 0,
+            delay: None,
+            next_at: None,
         }
     }
 

@@ -7,9 +7,26 @@
 
 use std::io::Write;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 static STARTED: OnceLock<Instant> = OnceLock::new();
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `--quiet`: from now on nothing is written, on stderr or stdout (the meta object, see
+/// `outcome`); the exit status still tells.
+pub fn silence() {
+    QUIET.store(true, Ordering::Relaxed);
+}
+
+/// Undo [`silence`]: "--quiet" was a value, not the flag.
+pub fn unsilence() {
+    QUIET.store(false, Ordering::Relaxed);
+}
+
+pub fn silenced() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
 
 /// Turn verbose logging on (once, from `main`).
 pub fn enable() {
@@ -29,6 +46,9 @@ pub fn write(args: std::fmt::Arguments<'_>) {
 
 /// One line on stderr, `mqtt-send: ` first; a write that fails is ignored.
 pub fn line(args: std::fmt::Arguments<'_>) {
+    if silenced() {
+        return;
+    }
     let _ = writeln!(std::io::stderr().lock(), "mqtt-send: {args}");
 }
 

@@ -56,6 +56,11 @@ fn main() -> ExitCode {
         signals::Signals::listen()
     };
     let mut command = cli::command();
+    // --quiet holds for a command line that cannot be parsed too: then the words are all we
+    // have (a `-m --quiet` would silence a failure it is part of, never hide a success).
+    if std::env::args_os().skip(1).any(|arg| arg == "--quiet") {
+        log::silence();
+    }
     let matches = match config::command_line(&mut command, std::env::args_os()) {
         Ok(matches) => matches,
         Err(config::Refusal::Clap(error)) => return outcome::clap_error(error),
@@ -72,6 +77,10 @@ fn main() -> ExitCode {
     }
     if cli.verbose {
         log::enable();
+    }
+    if !cli.quiet && log::silenced() {
+        // "--quiet" was a value (`-m --quiet`), not the flag.
+        log::unsilence();
     }
     // Reading the config file is bounded by the command line's --timeout (or the default):
     // the file itself may set another, which rules from then on.

@@ -100,6 +100,46 @@ impl Properties {
     }
 }
 
+/// The will: the message the broker publishes for us if the connection ends without a
+/// DISCONNECT (mqtt-send always disconnects, so only when it is killed or the network fails).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Will {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: Qos,
+    pub retain: bool,
+    /// MQTT 5 only, like a message's; and the Will Delay Interval.
+    pub properties: Properties,
+    pub delay: Option<u32>,
+}
+
+/// The MQTT 5 properties of CONNECT a user may set (`-x`, `-D connect ...`). Those not set are
+/// mqtt-send's own choices (see `codec`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectProperties {
+    pub session_expiry: Option<u32>,
+    pub receive_maximum: Option<u16>,
+    pub maximum_packet_size: Option<u32>,
+    pub topic_alias_maximum: Option<u16>,
+    pub request_response_information: Option<u8>,
+    pub request_problem_information: Option<u8>,
+    pub user: Vec<(String, String)>,
+}
+
+/// The MQTT 5 properties of DISCONNECT a user may set (`-D disconnect ...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisconnectProperties {
+    pub session_expiry: Option<u32>,
+    pub reason_string: Option<String>,
+    pub user: Vec<(String, String)>,
+}
+
+impl DisconnectProperties {
+    pub fn is_empty(&self) -> bool {
+        *self == DisconnectProperties::default()
+    }
+}
+
 /// The largest payload a PUBLISH to `topic` at `qos` can carry: the remaining length holds the
 /// topic (2-byte length + bytes), the packet id (QoS 1 and 2) and the payload.
 pub fn max_payload(topic: &str, qos: Qos) -> usize {

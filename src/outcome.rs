@@ -309,6 +309,9 @@ impl Outcome {
 }
 
 fn print_meta(line: &str) {
+    if crate::log::silenced() {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     // A closed stdout (e.g. `| head -0`) must not turn into a panic; the exit status still speaks.
     let _ = writeln!(stdout, "{line}");
@@ -327,7 +330,9 @@ pub fn clap_error(error: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            let _ = error.print();
+            if !crate::log::silenced() {
+                let _ = error.print();
+            }
             let rendered = error.render().to_string();
             let first_line = rendered
                 .lines()

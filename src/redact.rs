@@ -21,10 +21,15 @@ const HIDDEN: &str = "***";
 /// `-P two words`, where clap complains about "words"). Longest first. A word that only looks
 /// like a password flag (`-m -P`) makes more words secret than needed, never fewer.
 pub fn secret_words(command: &Command, args: &[OsString]) -> Vec<String> {
+    // The long names and their aliases (mosquitto_pub's --pw).
     let secret_longs: Vec<&str> = command
         .get_arguments()
         .filter(|arg| cli::is_secret(arg))
-        .filter_map(|arg| arg.get_long())
+        .flat_map(|arg| {
+            arg.get_long()
+                .into_iter()
+                .chain(arg.get_all_aliases().unwrap_or_default())
+        })
         .collect();
     let args: Vec<String> = args
         .iter()
@@ -85,9 +90,12 @@ fn secret_value(command: &Command, secret_longs: &[&str], word: &str) -> Option<
     // A cluster of short flags: `-vP`, `-Pvalue`, `-P=value`.
     let cluster = word.strip_prefix('-')?;
     for (at, short) in cluster.char_indices() {
-        let arg = command
-            .get_arguments()
-            .find(|arg| arg.get_short() == Some(short))?;
+        let arg = command.get_arguments().find(|arg| {
+            arg.get_short() == Some(short)
+                || arg
+                    .get_all_short_aliases()
+                    .is_some_and(|aliases| aliases.contains(&short))
+        })?;
         let rest = &cluster[at + short.len_utf8()..];
         if cli::is_secret(arg) {
             return Some(match rest.strip_prefix('=').unwrap_or(rest) {

@@ -121,7 +121,7 @@ async fn publish(settings: &Settings, started: Instant, mut signals: Signals) ->
     let deadline = started + settings.timeout;
     let result = publish_with_retries(settings, deadline, &mut progress, &mut signals).await;
     let tally = progress.state.tally();
-    let batch = settings.mode != Mode::Single;
+    let batch = settings.batch();
     let assigned = progress
         .accepted
         .as_ref()
@@ -172,8 +172,8 @@ fn single_message(progress: &Progress) -> Option<&crate::message::Message> {
 /// What was delivered, for the success message.
 fn delivered(settings: &Settings, progress: &Progress) -> Delivered {
     let tally = progress.state.tally();
-    match (settings.mode, single_message(progress)) {
-        (Mode::Single, Some(message)) => Delivered::One {
+    match (settings.batch(), single_message(progress)) {
+        (false, Some(message)) => Delivered::One {
             bytes: message.payload.len(),
             topic: message.topic.clone(),
             qos: message.qos,
@@ -183,7 +183,7 @@ fn delivered(settings: &Settings, progress: &Progress) -> Delivered {
             messages: tally.messages,
             bytes: tally.bytes,
             topics: tally.topics(),
-            qos: (settings.mode == Mode::Lines).then_some(settings.qos),
+            qos: (settings.mode != Mode::Ndjson).then_some(settings.qos),
             any_qos0: tally.any_qos0,
             taken_at_qos1: tally.taken_at_qos1,
         },
@@ -203,7 +203,7 @@ fn batch_status(progress: &Progress) -> BatchStatus {
 /// Where the run is, in the terms of a single message or of a batch.
 fn situation(settings: &Settings, progress: &Progress) -> Situation {
     let step = match &progress.step {
-        Step::Sending if settings.mode != Mode::Single => Step::Batch(batch_status(progress)),
+        Step::Sending if settings.batch() => Step::Batch(batch_status(progress)),
         Step::Sending => match progress.state.awaiting_one() {
             Some(awaiting) if progress.state.tally().messages > 0 => {
                 Step::AwaitingAck(awaiting.name())
@@ -372,6 +372,7 @@ async fn attempt(
 /// may set its own), by name.
 fn mqtt5_properties(settings: &Settings, progress: &Progress) -> Vec<&'static str> {
     let mut names = settings.properties.names();
+    names.extend(settings.mqtt5_only());
     if let Some(first) = progress.input.as_ref().and_then(Input::peek) {
         names.extend(first.properties.names());
     }
@@ -383,7 +384,7 @@ fn mqtt5_properties(settings: &Settings, progress: &Progress) -> Vec<&'static st
 /// In a batch, a failure after CONNACK says how far the batch got.
 fn in_batch_terms(settings: &Settings, progress: &Progress, error: Error) -> Error {
     let connected = progress.step.connected();
-    if settings.mode == Mode::Single
+    if !settings.batch()
         || !connected
         || matches!(error, Error::TimedOut { .. } | Error::Interrupted { .. })
     {
@@ -453,6 +454,7 @@ fn prepare_tls(settings: &Settings) -> Option<PreparingTls> {
     }
     let options = &settings.tls;
     if options.root_ca_crt.is_some()
+        || options.capath.is_some()
         || options.certificate.is_some()
         || options.private_key.is_some()
         || !options.alpn.is_empty()

@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use crate::codec::{Hello, Incoming, Limits, Outgoing, Reply};
-use crate::config::{Mode, Settings};
+use crate::config::Settings;
 use crate::error::{Cause, Doing, Error, Hint, LARGE_PAYLOAD, Limit, Step};
 use crate::input::Input;
 use crate::log::verbose;
@@ -51,13 +51,18 @@ pub async fn handshake(
     }
     let hello = Hello {
         client_id: &settings.client_id,
-        keep_alive: keep_alive(settings.timeout),
+        keep_alive: settings
+            .keep_alive
+            .unwrap_or_else(|| keep_alive(settings.timeout)),
         username: settings.username.as_deref(),
         password: match version {
             Version::V311 => settings.username.as_ref().and(password),
             Version::V5 => password,
         },
+        will: settings.will.as_ref(),
+        properties: &settings.connect,
     };
+    wire.farewell(settings.disconnect.clone());
     verbose!(
         "sending CONNECT (MQTT {}): client-id {:?}, clean session, keep-alive {} s, username {}, \
          password {}",
@@ -231,7 +236,7 @@ pub async fn publish(
     input: &mut Input,
     state: &mut InFlight,
 ) -> Result<(), Error> {
-    let single = settings.mode == Mode::Single;
+    let single = !settings.batch();
     let mut exhausted = false;
     // Read more input only once half the window is free again: then each write carries many
     // messages instead of one per acknowledgement.
@@ -244,6 +249,7 @@ pub async fn publish(
     let ping_every = accepted
         .limits
         .server_keep_alive
+        .or(settings.keep_alive)
         .filter(|seconds| *seconds > 0)
         .map(|seconds| std::time::Duration::from_secs(u64::from(seconds)) / 2);
     let mut last_write = tokio::time::Instant::now();
@@ -396,7 +402,7 @@ fn acknowledge(
     wire: &mut Wire,
     stopped: &mut Option<Error>,
 ) -> Result<(), Error> {
-    let single = settings.mode == Mode::Single;
+    let single = !settings.batch();
     let (ack, reply) = match packet {
         Incoming::PubAck(reply) => (Ack::PubAck(reply.pkid), reply),
         Incoming::PubRec(reply) => (Ack::PubRec(reply.pkid), reply),
@@ -573,7 +579,7 @@ fn lost(
     state: &InFlight,
     first: Option<&Message>,
 ) -> Error {
-    let single = settings.mode == Mode::Single;
+    let single = !settings.batch();
     let hints = match first.filter(|_| single) {
         Some(message) => hints(settings, state.awaiting_one(), message),
         None => Vec::new(),

@@ -21,6 +21,7 @@ use crate::config::TlsOptions;
 use crate::error::{TlsProblem, TlsSetupError};
 use crate::files::io_reason;
 use crate::log::verbose;
+use crate::values::TlsVersion;
 
 /// What AWS IoT Core wants on port 443 to speak MQTT with a client certificate.
 pub const AWS_IOT_ALPN: &str = "x-amzn-mqtt-ca";
@@ -51,13 +52,28 @@ impl Tls {
     /// client configuration. Every problem here is a usage error (2) naming the file.
     pub fn new(options: &TlsOptions, broker: &Broker) -> Result<Self, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let (roots, trust) = match &options.root_ca_crt {
-            Some(path) => (roots_from_file(path)?, path.display().to_string()),
-            None => (system_roots()?, "the system trust store".to_string()),
+        let mut roots = RootCertStore::empty();
+        let mut trusted = Vec::new();
+        if let Some(path) = &options.root_ca_crt {
+            roots.roots.extend(roots_from_file(path)?.roots);
+            trusted.push(path.display().to_string());
+        }
+        if let Some(dir) = &options.capath {
+            roots.roots.extend(roots_from_dir(dir)?.roots);
+            trusted.push(dir.display().to_string());
+        }
+        if options.system_roots || trusted.is_empty() {
+            roots.roots.extend(system_roots()?.roots);
+            trusted.push("the system trust store".to_string());
+        }
+        let trust = trusted.join(" and ");
+        let versions: &[&rustls::SupportedProtocolVersion] = match options.version {
+            Some(TlsVersion::Only13) => &[&rustls::version::TLS13],
+            Some(TlsVersion::From12) | None => rustls::DEFAULT_VERSIONS,
         };
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
-            .expect("ring supports rustls's safe default protocol versions")
+            .with_protocol_versions(versions)
+            .expect("ring supports TLS 1.2 and 1.3")
             .with_root_certificates(roots);
 
         let mut config = if options.use_certificate {
@@ -338,6 +354,47 @@ fn roots_from_file(path: &Path) -> Result<RootCertStore, TlsSetupError> {
         roots.len(),
         path.display()
     );
+    Ok(roots)
+}
+
+/// Every CA certificate in the PEM files of a directory (mosquitto_pub's --capath: OpenSSL's
+/// hashed names, or any names). Files that hold no certificate are passed over (said with -v);
+/// a directory with none at all is an error.
+fn roots_from_dir(dir: &Path) -> Result<RootCertStore, TlsSetupError> {
+    const WHAT: &str = "CA directory";
+    let unreadable = |e: std::io::Error| TlsSetupError::Unreadable {
+        what: WHAT,
+        path: dir.to_path_buf(),
+        reason: io_reason(&e),
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(unreadable)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    paths.sort();
+    let mut roots = RootCertStore::empty();
+    for path in paths {
+        let Ok(bytes) = std::fs::read(&path) else {
+            verbose!("{}: cannot be read, passed over", path.display());
+            continue;
+        };
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+            .filter_map(Result::ok)
+            .collect();
+        let (added, ignored) = roots.add_parsable_certificates(certs);
+        verbose!(
+            "{}: {added} CA certificate(s) trusted, {ignored} unusable",
+            path.display()
+        );
+    }
+    if roots.is_empty() {
+        return Err(TlsSetupError::NoCertificate {
+            what: WHAT,
+            path: dir.to_path_buf(),
+        });
+    }
     Ok(roots)
 }
 

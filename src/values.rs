@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::message::{Qos, Version};
 
 use crate::broker::{self, Broker, Host};
-use crate::error::{Field, Problem, RedactedUrl};
+use crate::error::{Field, MqttUrlProblem, Problem, PropertyRefusal, RedactedUrl};
 
 /// The longest `--timeout`: a year.
 pub const MAX_TIMEOUT_SECS: f64 = 365.0 * 24.0 * 3600.0;
@@ -22,6 +22,12 @@ const MAX_ALPN: usize = 255;
 /// The values `--qos` takes, for the help and the completions.
 pub const QOS_LEVELS: &[&str] = &["0", "1", "2"];
 pub const PROTOCOL_VERSIONS: &[&str] = &["5", "mqttv5", "3.1.1", "311", "mqttv311"];
+/// The names `--tls-version` takes (mosquitto_pub's).
+pub const TLS_VERSIONS: &[&str] = &["tlsv1.3", "tlsv1.2", "tlsv1.1"];
+/// The longest keep-alive MQTT can say.
+pub const MAX_KEEPALIVE: u32 = 65_535;
+/// The most times `--repeat` publishes a message.
+pub const MAX_REPEAT: u64 = 1_000_000;
 /// The one payload format `--payload-format` takes.
 pub const PAYLOAD_FORMATS: &[&str] = &["utf8"];
 
@@ -169,6 +175,228 @@ pub fn payload_format(text: &str) -> Result<PayloadFormat, Problem> {
     }
 }
 
+/// A keep-alive in whole seconds, 0 (off) to 65535.
+pub fn keepalive(text: &str) -> Result<u32, Problem> {
+    match text.trim().parse::<u32>() {
+        Ok(seconds) if seconds <= MAX_KEEPALIVE => Ok(seconds),
+        _ => Err(Problem::Keepalive { max: MAX_KEEPALIVE }),
+    }
+}
+
+/// A Session Expiry Interval: whole seconds, with mosquitto_pub's -1 and ∞ for "never"
+/// (4294967295).
+pub fn session_expiry(text: &str) -> Result<u32, Problem> {
+    match text.trim() {
+        "-1" | "∞" => Ok(u32::MAX),
+        text => text.parse::<u32>().map_err(|_| Problem::SessionExpiry),
+    }
+}
+
+/// How many times `--repeat` publishes: 1 to [`MAX_REPEAT`].
+pub fn repeat(text: &str) -> Result<u32, Problem> {
+    match text.trim().parse::<u64>() {
+        Ok(times) if (1..=MAX_REPEAT).contains(&times) => Ok(times as u32),
+        _ => Err(Problem::Repeat { max: MAX_REPEAT }),
+    }
+}
+
+/// A pause in seconds, fractions allowed: 0 to a year.
+pub fn delay(text: &str) -> Result<Duration, Problem> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && (0.0..=MAX_TIMEOUT_SECS).contains(&seconds) => {
+            Ok(Duration::from_secs_f64(seconds))
+        }
+        _ => Err(Problem::Delay),
+    }
+}
+
+/// The oldest TLS version to accept, as mosquitto_pub names them. rustls speaks 1.2 and 1.3,
+/// so "at least 1.1" is "1.2 or 1.3".
+pub fn tls_version(text: &str) -> Result<TlsVersion, Problem> {
+    match text.trim() {
+        "tlsv1.3" => Ok(TlsVersion::Only13),
+        "tlsv1.2" | "tlsv1.1" => Ok(TlsVersion::From12),
+        _ => Err(Problem::TlsVersion),
+    }
+}
+
+/// mosquitto_pub's `-L mqtt(s)://[USER@]HOST[:PORT]/TOPIC`. A password in it is refused: the
+/// command line is visible to every user of the machine.
+pub fn mqtt_url(text: &str) -> Result<MqttUrl, Problem> {
+    let (scheme, rest) = text.split_once("://").ok_or(Problem::MqttUrl {
+        what: MqttUrlProblem::Scheme,
+    })?;
+    let tls = match scheme.to_ascii_lowercase().as_str() {
+        "mqtt" => false,
+        "mqtts" => true,
+        _ => {
+            return Err(Problem::MqttUrl {
+                what: MqttUrlProblem::Scheme,
+            });
+        }
+    };
+    let (authority, topic) = rest.split_once('/').ok_or(Problem::MqttUrl {
+        what: MqttUrlProblem::Topic,
+    })?;
+    let (username, address) = match authority.rsplit_once('@') {
+        Some((login, _)) if login.contains(':') => {
+            return Err(Problem::MqttUrl {
+                what: MqttUrlProblem::Password,
+            });
+        }
+        Some((user, address)) => (Some(username(user)?), address),
+        None => (None, authority),
+    };
+    let scheme = if tls { "mqtts" } else { "mqtt" };
+    let broker = broker::parse(&format!("{scheme}://{address}"))
+        .map_err(|error| Problem::Url(Box::new(error)))?;
+    if topic.is_empty() {
+        return Err(Problem::MqttUrl {
+            what: MqttUrlProblem::Topic,
+        });
+    }
+    Ok(MqttUrl {
+        broker,
+        username,
+        topic: self::topic(topic)?,
+    })
+}
+
+/// The packet a `-D` property belongs to, as mosquitto_pub names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packet {
+    Connect,
+    Publish,
+    Will,
+    Disconnect,
+}
+
+/// A property given with mosquitto_pub's `-D PACKET NAME VALUE [VALUE]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Property {
+    User(String, String),
+    PayloadFormat(u8),
+    MessageExpiry(u32),
+    ContentType(String),
+    ResponseTopic(String),
+    CorrelationData(String),
+    SessionExpiry(u32),
+    ReceiveMaximum(u16),
+    MaximumPacketSize(u32),
+    TopicAliasMaximum(u16),
+    RequestResponseInformation(u8),
+    RequestProblemInformation(u8),
+    WillDelay(u32),
+    ReasonString(String),
+}
+
+/// The properties `-D` takes for each packet (MQTT 5 §3), by mosquitto_pub's names.
+pub const PROPERTIES_OF: &[(&str, &[&str])] = &[
+    (
+        "connect",
+        &[
+            "session-expiry-interval",
+            "receive-maximum",
+            "maximum-packet-size",
+            "topic-alias-maximum",
+            "request-response-information",
+            "request-problem-information",
+            "user-property",
+        ],
+    ),
+    (
+        "publish",
+        &[
+            "payload-format-indicator",
+            "message-expiry-interval",
+            "content-type",
+            "response-topic",
+            "correlation-data",
+            "user-property",
+        ],
+    ),
+    (
+        "will",
+        &[
+            "will-delay-interval",
+            "payload-format-indicator",
+            "message-expiry-interval",
+            "content-type",
+            "response-topic",
+            "correlation-data",
+            "user-property",
+        ],
+    ),
+    (
+        "disconnect",
+        &["session-expiry-interval", "reason-string", "user-property"],
+    ),
+];
+
+/// mosquitto_pub's `-D PACKET NAME VALUE` (`VALUE VALUE` for a user property's key and value).
+pub fn property(words: &[String]) -> Result<(Packet, Property), Problem> {
+    let [packet, name, values @ ..] = words else {
+        return Err(Problem::PropertyForm);
+    };
+    let (packet, (packet_name, names)) = match packet.as_str() {
+        "connect" => (Packet::Connect, PROPERTIES_OF[0]),
+        "publish" => (Packet::Publish, PROPERTIES_OF[1]),
+        "will" => (Packet::Will, PROPERTIES_OF[2]),
+        "disconnect" => (Packet::Disconnect, PROPERTIES_OF[3]),
+        _ => return Err(Problem::PropertyPacket),
+    };
+    if let Some(why) = PropertyRefusal::of(name) {
+        return Err(Problem::PropertyRefused { why });
+    }
+    if !names.contains(&name.as_str()) {
+        return Err(Problem::PropertyName {
+            packet: packet_name,
+        });
+    }
+    let arity = if name == "user-property" { 2 } else { 1 };
+    if values.len() != arity {
+        return Err(Problem::PropertyValues { arity });
+    }
+    let value = values[0].as_str();
+    let number = |max: u64| -> Result<u64, Problem> {
+        match value.trim().parse::<u64>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(Problem::PropertyNumber { max }),
+        }
+    };
+    let property = match name.as_str() {
+        "user-property" => {
+            let pair = user_property_pair(value, &values[1])?;
+            Property::User(pair.key, pair.value)
+        }
+        "payload-format-indicator" => Property::PayloadFormat(number(1)? as u8),
+        "message-expiry-interval" => Property::MessageExpiry(number(u64::from(u32::MAX))? as u32),
+        "content-type" => Property::ContentType(content_type(value)?),
+        "response-topic" => Property::ResponseTopic(response_topic(value)?),
+        "correlation-data" => Property::CorrelationData(correlation_data(value)?),
+        "session-expiry-interval" => Property::SessionExpiry(session_expiry(value)?),
+        "receive-maximum" => match number(u64::from(u16::MAX))? {
+            0 => return Err(Problem::PropertyNumber { max: 65_535 }),
+            n => Property::ReceiveMaximum(n as u16),
+        },
+        "maximum-packet-size" => match number(u64::from(u32::MAX))? {
+            0 => {
+                return Err(Problem::PropertyNumber {
+                    max: u64::from(u32::MAX),
+                });
+            }
+            n => Property::MaximumPacketSize(n as u32),
+        },
+        "topic-alias-maximum" => Property::TopicAliasMaximum(number(u64::from(u16::MAX))? as u16),
+        "request-response-information" => Property::RequestResponseInformation(number(1)? as u8),
+        "request-problem-information" => Property::RequestProblemInformation(number(1)? as u8),
+        "will-delay-interval" => Property::WillDelay(number(u64::from(u32::MAX))? as u32),
+        "reason-string" => Property::ReasonString(mqtt_string(value, Field::ReasonString)?),
+        _ => unreachable!("every name in PROPERTIES_OF has its arm"),
+    };
+    Ok((packet, property))
+}
+
 /// Flint's action: mqtt-send only sends.
 pub fn action(text: &str) -> Result<String, Problem> {
     match text {
@@ -201,6 +429,23 @@ fn check_length(text: &str, field: Field) -> Result<(), Problem> {
 pub struct UserProperty {
     pub key: String,
     pub value: String,
+}
+
+/// What mosquitto_pub's `-L` URL says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttUrl {
+    pub broker: Broker,
+    pub username: Option<String>,
+    pub topic: String,
+}
+
+/// The TLS versions `--tls-version` allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.3 only.
+    Only13,
+    /// TLS 1.2 or 1.3 (rustls's default).
+    From12,
 }
 
 /// What `--payload-format` says about the payload.

@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::codec::{self, Incoming, Outgoing};
-use crate::message::Version;
+use crate::message::{DisconnectProperties, Version};
 use crate::transport::Transport;
 
 #[derive(Debug)]
@@ -42,6 +42,8 @@ pub struct Wire {
     /// A write was cut off (the run was cancelled mid-flush): the stream may hold half a
     /// packet, so nothing more may be written to it.
     torn: bool,
+    /// What DISCONNECT says (`-D disconnect ...`).
+    farewell: DisconnectProperties,
 }
 
 impl Wire {
@@ -53,7 +55,13 @@ impl Wire {
             outgoing: BytesMut::with_capacity(4096),
             read: 0,
             torn: false,
+            farewell: DisconnectProperties::default(),
         }
+    }
+
+    /// The properties of our DISCONNECT (MQTT 5).
+    pub fn farewell(&mut self, properties: DisconnectProperties) {
+        self.farewell = properties;
     }
 
     /// The protocol version this connection speaks.
@@ -155,8 +163,12 @@ impl Wire {
 
     /// DISCONNECT, written, then close our side.
     pub async fn disconnect(&mut self) -> Result<(), WireError> {
-        self.queue(Outgoing::Disconnect)
-            .map_err(WireError::Malformed)?;
+        codec::encode(
+            Outgoing::Disconnect(&self.farewell),
+            self.version,
+            &mut self.outgoing,
+        )
+        .map_err(WireError::Malformed)?;
         self.flush().await?;
         self.close().await
     }

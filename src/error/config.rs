@@ -68,6 +68,15 @@ pub enum ConfigError {
     NoContent,
     /// `use-certificate` with a broker URL that is not TLS.
     CertificateWithoutTls { broker: String, host: String },
+    /// A mosquitto_pub option mqtt-send does not take, and what to do instead.
+    Unsupported {
+        flag: &'static str,
+        instead: &'static str,
+    },
+    /// `--repeat` with a batch, where every line is already a message.
+    RepeatInBatch,
+    /// A will option (its payload, QoS, retain flag or properties) without `--will-topic`.
+    WillWithoutTopic { origin: Origin },
     /// An MQTT 5 property (from `property`) with MQTT 3.1.1 asked for (by `version`; by a flag
     /// or a config key that `Origin::Value` does not say).
     NeedsMqtt5 { property: Origin, version: Origin },
@@ -167,6 +176,7 @@ pub enum Field {
     UserPropertyValue,
     ContentType,
     CorrelationData,
+    ReasonString,
 }
 
 /// What a rule (see `values`) found wrong with one value.
@@ -227,6 +237,76 @@ pub enum Problem {
     },
     /// A payload format other than `utf8`.
     PayloadFormat,
+    /// Not a keep-alive from 0 to `max` seconds.
+    Keepalive {
+        max: u32,
+    },
+    /// Not a Session Expiry Interval.
+    SessionExpiry,
+    /// Not a number of repeats from 1 to `max`.
+    Repeat {
+        max: u64,
+    },
+    /// Not a pause of 0 seconds to a year.
+    Delay,
+    /// Not tlsv1.3, tlsv1.2 or tlsv1.1.
+    TlsVersion,
+    /// `-D` with fewer than three words.
+    PropertyForm,
+    /// `-D` for a packet other than connect, publish, will or disconnect.
+    PropertyPacket,
+    /// A `-D` property that `names` (the packet's) does not hold.
+    PropertyName {
+        packet: &'static str,
+    },
+    /// A `-D` property mqtt-send does not send.
+    PropertyRefused {
+        why: PropertyRefusal,
+    },
+    /// A `-D` property with the wrong number of values (`arity`).
+    PropertyValues {
+        arity: usize,
+    },
+    /// A `-D` number out of its range (1 to `max`, or 0 to `max`).
+    PropertyNumber {
+        max: u64,
+    },
+    /// A `-L` URL that is not `mqtt(s)://[USER@]HOST[:PORT]/TOPIC`.
+    MqttUrl {
+        what: MqttUrlProblem,
+    },
+}
+
+/// What is wrong with a `-L` URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MqttUrlProblem {
+    /// Not mqtt:// or mqtts://.
+    Scheme,
+    /// No topic after the host.
+    Topic,
+    /// `user:password@`.
+    Password,
+}
+
+/// The `-D` properties MQTT defines for a client and mqtt-send does not send, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyRefusal {
+    /// `topic-alias`: mqtt-send sends the topic in every PUBLISH.
+    TopicAlias,
+    /// `authentication-method`, `authentication-data`: extended authentication (AUTH).
+    Authentication,
+}
+
+impl PropertyRefusal {
+    pub fn of(name: &str) -> Option<Self> {
+        match name {
+            "topic-alias" => Some(PropertyRefusal::TopicAlias),
+            "authentication-method" | "authentication-data" => {
+                Some(PropertyRefusal::Authentication)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl std::error::Error for Problem {}
@@ -443,6 +523,18 @@ impl fmt::Display for ConfigError {
                 "use-certificate is true but the broker {broker} is not a TLS URL: client \
                  certificates are sent only over TLS; use ssl://{host}:8883 (or mqtts://, tls://)"
             ),
+            ConfigError::Unsupported { flag, instead } => write!(
+                f,
+                "{flag} (a mosquitto_pub option) is not supported by mqtt-send: {instead}"
+            ),
+            ConfigError::RepeatInBatch => f.write_str(
+                "--repeat publishes one message several times; with --lines, -l or --ndjson \
+                 every line is already a message: leave --repeat out or repeat the lines",
+            ),
+            ConfigError::WillWithoutTopic { origin } => write!(
+                f,
+                "{origin} sets the will, which needs a topic: give --will-topic TOPIC"
+            ),
             ConfigError::NeedsMqtt5 { property, version } => {
                 write!(f, "{property} needs MQTT 5; drop ")?;
                 match version {
@@ -602,6 +694,100 @@ fn invalid(
             )?;
             got_it(f)
         }
+        Problem::Keepalive { max } => {
+            write!(
+                f,
+                "{origin} must be a whole number of seconds from 0 (no keep-alive) to {max}"
+            )?;
+            got_it(f)
+        }
+        Problem::SessionExpiry => {
+            write!(
+                f,
+                "{origin} must be a whole number of seconds from 0 to 4294967295, or -1 (or ∞) \
+                 for a session that never expires"
+            )?;
+            got_it(f)
+        }
+        Problem::Repeat { max } => {
+            write!(f, "{origin} must be a whole number from 1 to {max}")?;
+            got_it(f)
+        }
+        Problem::Delay => {
+            write!(
+                f,
+                "{origin} must be a number of seconds from 0 to a year (fractions allowed)"
+            )?;
+            got_it(f)
+        }
+        Problem::TlsVersion => {
+            write!(
+                f,
+                "{origin} must be tlsv1.3 or tlsv1.2 (tlsv1.1 means the same as tlsv1.2: \
+                 mqtt-send speaks TLS 1.2 and 1.3)"
+            )?;
+            got_it(f)
+        }
+        Problem::PropertyForm => write!(
+            f,
+            "{origin} takes a packet, a property and its value: -D publish content-type \
+             text/plain, -D publish user-property KEY VALUE"
+        ),
+        Problem::PropertyPacket => write!(
+            f,
+            "{origin}: the packet must be connect, publish, will or disconnect"
+        ),
+        Problem::PropertyName { packet } => write!(
+            f,
+            "{origin}: {packet} takes the properties {}",
+            crate::values::PROPERTIES_OF
+                .iter()
+                .find(|(name, _)| name == packet)
+                .map(|(_, names)| names.join(", "))
+                .unwrap_or_default()
+        ),
+        Problem::PropertyRefused {
+            why: PropertyRefusal::TopicAlias,
+        } => {
+            write!(
+                f,
+                "{origin}: mqtt-send does not use topic aliases (it sends the topic in every \
+                 PUBLISH; a broker need not accept aliases); leave it out"
+            )
+        }
+        Problem::PropertyRefused {
+            why: PropertyRefusal::Authentication,
+        } => write!(
+            f,
+            "{origin}: MQTT 5 extended authentication (AUTH) is not supported; authenticate \
+             with a username and password or a client certificate"
+        ),
+        Problem::PropertyValues { arity: 2 } => {
+            write!(f, "{origin}: a user property takes a key and a value")
+        }
+        Problem::PropertyValues { .. } => write!(f, "{origin}: this property takes one value"),
+        Problem::PropertyNumber { max } => {
+            write!(f, "{origin}: the value must be a whole number up to {max}")?;
+            got_it(f)
+        }
+        // The URL is never repeated: it may hold a password.
+        Problem::MqttUrl { what } => {
+            write!(f, "{origin}: ")?;
+            match what {
+                MqttUrlProblem::Scheme => f.write_str(
+                    "the URL must be mqtt://[USER@]HOST[:PORT]/TOPIC (or mqtts:// for TLS)",
+                ),
+                MqttUrlProblem::Topic => {
+                    f.write_str("the URL has no topic: mqtt://[USER@]HOST[:PORT]/TOPIC")
+                }
+                MqttUrlProblem::Password => write!(
+                    f,
+                    "the URL holds a password, which every user of this machine can read in \
+                     the process list (ps); leave it out of the URL and give it with \
+                     MQTT_SEND_PASSWORD or --password-file"
+                ),
+            }
+        }
         Problem::Action => {
             write!(f, "{origin} is")?;
             the_value(f)?;
@@ -732,6 +918,7 @@ impl fmt::Display for Field {
             Field::UserPropertyValue => "user property's value",
             Field::ContentType => "content type",
             Field::CorrelationData => "correlation data",
+            Field::ReasonString => "reason string",
         })
     }
 }
