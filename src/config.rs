@@ -236,7 +236,8 @@ pub fn settings(
 
     // mosquitto_pub's -I: a prefix and the process id, so that parallel runs differ.
     let client_id_given = cli.client_id.is_some() && cli.id_prefix.is_none();
-    let given_broker = sources.origin("broker").is_some() || cli.url.is_some();
+    let given_broker =
+        !matches!(sources.origin("broker"), None | Some(Origin::Default)) || cli.url.is_some();
     // --host and --port replace the URL's host and port, whichever source gave the URL; the
     // scheme and the port it implies stay (`-b ssl://a -h b` is ssl://b:8883). mosquitto_pub's
     // -L gives the broker, the username and the topic at once, and overrides the config's.

@@ -11,6 +11,7 @@ mod examples;
 mod faults;
 mod generated;
 mod hardening;
+mod mosquitto_pub;
 mod mqtt5;
 mod readme;
 mod retries;

@@ -10,6 +10,7 @@ pub mod fault;
 pub mod fault5;
 pub mod servers;
 pub mod subscriber;
+pub mod subscriber5;
 pub mod tls_server;
 
 pub use broker::Mosquitto;
