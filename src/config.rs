@@ -1787,7 +1787,8 @@ mod tests {
         }
         assert_eq!(
             error(&["-t", "t", "-m", "c", "-V", "3.1"]),
-            "--protocol-version must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311), \
+            "--protocol-version must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311; \
+             MQTT 3.1, mqttv31, is not supported: every broker that speaks it speaks 3.1.1), \
              got \"3.1\""
         );
         let file = config_file(r#"{"protocol-version": 4}"#);
@@ -1796,7 +1797,8 @@ mod tests {
             error(&["-c", path, "-t", "t", "-m", "c"]),
             format!(
                 "\"protocol-version\" in {path} must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, \
-                 311, mqttv311), got 4"
+                 311, mqttv311; MQTT 3.1, mqttv31, is not supported: every broker that speaks \
+                 it speaks 3.1.1), got 4"
             )
         );
         let file = config_file(r#"{"protocol-version": true}"#);

@@ -357,8 +357,13 @@ mod tests {
         if arg.get_action().takes_values() {
             let name = arg
                 .get_value_names()
-                .and_then(|names| names.first())
-                .map(ToString::to_string)
+                .map(|names| {
+                    names
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .unwrap_or_default();
             match arg.get_num_args() {
                 Some(range) if range.min_values() == 0 => usage.push_str(&format!(" [{name}]")),

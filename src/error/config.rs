@@ -654,7 +654,8 @@ fn invalid(
         Problem::ProtocolVersion => {
             write!(
                 f,
-                "{origin} must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311)"
+                "{origin} must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311; MQTT 3.1, \
+                 mqttv31, is not supported: every broker that speaks it speaks 3.1.1)"
             )?;
             got_it(f)
         }
