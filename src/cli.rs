@@ -646,6 +646,7 @@ pub fn shown_command() -> Command {
         .cloned()
         .collect();
     Command::new("mqtt-send")
+        .version(env!("CARGO_PKG_VERSION"))
         .disable_help_flag(true)
         .disable_version_flag(true)
         .args(shown)

@@ -111,6 +111,14 @@ fn bash_completion_offers_every_flag_in_help() {
             "bash does not complete {flag}; it offers {offered:?}"
         );
     }
+    // Nor does it offer what --help hides: the packagers' --generate, Flint's --action, or the
+    // mosquitto_pub options that are refused.
+    for hidden in ["--generate", "--action", "--insecure", "--psk", "--ciphers"] {
+        assert!(
+            !offered.contains(&hidden),
+            "bash completes the hidden {hidden}"
+        );
+    }
 }
 
 #[test]
