@@ -583,7 +583,7 @@ fn lost(
         doing,
         cause: cause(error),
         single,
-        hints,
+        hints: hints.into(),
     }
 }
 

@@ -18,3 +18,4 @@ mod secrets;
 mod send;
 mod signals;
 mod tls;
+mod websocket;
