@@ -1,20 +1,30 @@
 //! The broker address: `tcp://` `mqtt://` (plain, port 1883), `ssl://` `mqtts://` `tls://`
-//! (TLS, port 8883), or a bare `host[:port]` meaning tcp. IPv6 literals go in brackets.
+//! (TLS, port 8883), `ws://` (MQTT over WebSockets, port 80) and `wss://` (over TLS, port 443)
+//! with an optional path (`/mqtt` by default), or a bare `host[:port]` meaning tcp. IPv6
+//! literals go in brackets.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 
 use crate::error::{RedactedUrl, UrlError};
 
 pub const DEFAULT_BROKER: &str = "tcp://localhost:1883";
 const PLAIN_PORT: u16 = 1883;
 pub const TLS_PORT: u16 = 8883;
+const WS_PORT: u16 = 80;
+const WSS_PORT: u16 = 443;
+/// The path of a WebSocket URL that gives none: what mosquitto, EMQX, HiveMQ and AWS IoT serve.
+pub const WS_DEFAULT_PATH: &str = "/mqtt";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broker {
     pub tls: bool,
     pub host: Host,
     pub port: u16,
+    /// `ws://` / `wss://`: MQTT over WebSockets, with the HTTP path of the upgrade request
+    /// (one pointer: a broker is in most errors, which clippy keeps small).
+    pub websocket: Option<Arc<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +45,17 @@ impl fmt::Display for Host {
 
 impl fmt::Display for Broker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.tls { "ssl" } else { "tcp" };
-        write!(f, "{scheme}://{}:{}", self.host, self.port)
+        let scheme = match (self.tls, &self.websocket) {
+            (false, None) => "tcp",
+            (true, None) => "ssl",
+            (false, Some(_)) => "ws",
+            (true, Some(_)) => "wss",
+        };
+        write!(f, "{scheme}://{}:{}", self.host, self.port)?;
+        match &self.websocket {
+            Some(path) => f.write_str(path),
+            None => Ok(()),
+        }
     }
 }
 
@@ -68,42 +87,71 @@ pub fn parse(url: &str) -> Result<Broker, UrlError> {
     if trimmed.contains(['?', '#']) {
         return Err(UrlError::QueryOrFragment { url: shown() });
     }
-    let (tls, rest) = match trimmed.split_once("://") {
-        Some((scheme, rest)) => (scheme_is_tls(scheme, shown)?, rest),
-        None => (false, trimmed),
+    let (Scheme { tls, websocket }, rest) = match trimmed.split_once("://") {
+        Some((scheme, rest)) => (scheme_of(scheme, shown)?, rest),
+        None => (
+            Scheme {
+                tls: false,
+                websocket: false,
+            },
+            trimmed,
+        ),
     };
-    let authority = match rest.split_once('/') {
-        Some((authority, "")) => authority,
+    let (authority, path) = match rest.split_once('/') {
+        Some((authority, "")) => (authority, None),
+        Some((authority, path)) if websocket => (authority, Some(path)),
         Some(_) => return Err(UrlError::Path { url: shown() }),
-        None => rest,
+        None => (rest, None),
+    };
+    let websocket = match path {
+        _ if !websocket => None,
+        None => Some(Arc::new(WS_DEFAULT_PATH.to_string())),
+        Some(path) if path.bytes().all(is_path_byte) => Some(Arc::new(format!("/{path}"))),
+        Some(_) => return Err(UrlError::Path { url: shown() }),
     };
     let (host, port) = split_host_port(authority, shown)?;
     let port = match port {
-        None => {
-            if tls {
-                TLS_PORT
-            } else {
-                PLAIN_PORT
-            }
-        }
+        None => match (tls, websocket.is_some()) {
+            (false, false) => PLAIN_PORT,
+            (true, false) => TLS_PORT,
+            (false, true) => WS_PORT,
+            (true, true) => WSS_PORT,
+        },
         Some(text) => parse_port(text, shown)?,
     };
-    Ok(Broker { tls, host, port })
+    Ok(Broker {
+        tls,
+        host,
+        port,
+        websocket,
+    })
 }
 
-fn scheme_is_tls(scheme: &str, shown: impl Fn() -> RedactedUrl) -> Result<bool, UrlError> {
-    match scheme.to_ascii_lowercase().as_str() {
-        "tcp" | "mqtt" => Ok(false),
-        "ssl" | "mqtts" | "tls" => Ok(true),
-        "ws" | "wss" => Err(UrlError::Websockets {
-            url: shown(),
-            scheme: scheme.to_string(),
-        }),
-        _ => Err(UrlError::UnknownScheme {
-            url: shown(),
-            scheme: scheme.to_string(),
-        }),
-    }
+/// A byte RFC 3986 allows in a path as it is (unreserved, sub-delims, `:`, `@`, `/`, and `%` of
+/// a percent-encoded byte).
+fn is_path_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%".contains(&b)
+}
+
+struct Scheme {
+    tls: bool,
+    websocket: bool,
+}
+
+fn scheme_of(scheme: &str, shown: impl Fn() -> RedactedUrl) -> Result<Scheme, UrlError> {
+    let (tls, websocket) = match scheme.to_ascii_lowercase().as_str() {
+        "tcp" | "mqtt" => (false, false),
+        "ssl" | "mqtts" | "tls" => (true, false),
+        "ws" => (false, true),
+        "wss" => (true, true),
+        _ => {
+            return Err(UrlError::UnknownScheme {
+                url: shown(),
+                scheme: scheme.to_string(),
+            });
+        }
+    };
+    Ok(Scheme { tls, websocket })
 }
 
 fn split_host_port(
@@ -212,6 +260,26 @@ mod tests {
     }
 
     #[test]
+    fn websocket_urls_take_a_path() {
+        let ws = |url: &str| {
+            let broker = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            (
+                broker.tls,
+                broker.port,
+                broker.websocket.map(|p| p.to_string()).unwrap_or_default(),
+            )
+        };
+        assert_eq!(ws("ws://h.example"), (false, 80, "/mqtt".into()));
+        assert_eq!(ws("WSS://h.example/"), (true, 443, "/mqtt".into()));
+        assert_eq!(ws("ws://h:8080/"), (false, 8080, "/mqtt".into()));
+        assert_eq!(ws("wss://h:8443/a/b~c"), (true, 8443, "/a/b~c".into()));
+        assert_eq!(parse("ssl://h").unwrap().websocket, None);
+        for url in ["ws://h:80/mqtt", "wss://[::1]:443/x/y"] {
+            assert_eq!(parse(url).unwrap().to_string(), url);
+        }
+    }
+
+    #[test]
     fn bare_host_means_tcp() {
         assert_eq!(ok("localhost"), (false, "localhost".into(), 1883));
         assert_eq!(ok("127.0.0.1:1999"), (false, "127.0.0.1".into(), 1999));
@@ -246,7 +314,7 @@ mod tests {
         for (url, needle) in [
             ("", "empty"),
             ("http://localhost", "unknown scheme \"http\""),
-            ("ws://localhost", "websockets"),
+            ("wss://h/a b", "has a path"),
             ("tcp://", "no host"),
             ("tcp://:1883", "no host"),
             ("tcp://localhost:0", "port \"0\""),

@@ -14,6 +14,7 @@ mod files;
 #[cfg(test)]
 mod fuzz;
 mod generate;
+mod http;
 mod input;
 mod json;
 mod log;
@@ -27,6 +28,7 @@ mod state;
 mod tls;
 mod transport;
 mod values;
+mod websocket;
 mod wire;
 
 use std::process::ExitCode;

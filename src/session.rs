@@ -589,7 +589,7 @@ fn lost(
         doing,
         cause: cause(error),
         single,
-        hints,
+        hints: hints.into(),
     }
 }
 

@@ -25,6 +25,8 @@ use crate::values::TlsVersion;
 
 /// What AWS IoT Core wants on port 443 to speak MQTT with a client certificate.
 pub const AWS_IOT_ALPN: &str = "x-amzn-mqtt-ca";
+/// What `wss://` offers unless `--alpn` says otherwise.
+pub const WSS_ALPN: &str = "http/1.1";
 
 /// A ready TLS client: the rustls configuration plus what error messages need to say.
 pub struct Tls {
@@ -95,7 +97,13 @@ impl Tls {
             builder.with_no_client_auth()
         };
 
-        let alpn = alpn_protocols(&options.alpn, broker.port, options.use_certificate);
+        let alpn = if broker.websocket.is_some() && options.alpn.is_empty() {
+            // wss: HTTP/1.1 carries the upgrade (AWS IoT serves WebSockets on 443 without
+            // x-amzn-mqtt-ca).
+            vec![WSS_ALPN.to_string()]
+        } else {
+            alpn_protocols(&options.alpn, broker.port, options.use_certificate)
+        };
         if !alpn.is_empty() {
             verbose!("offering ALPN {}", alpn.join(", "));
         }

@@ -1,5 +1,6 @@
-//! The byte stream to the broker: resolve its host, connect to its addresses, and TLS when the
-//! URL asks for it. The session above sees one [`Transport`], whatever it runs over.
+//! The byte stream to the broker: resolve its host, connect to its addresses, TLS when the URL
+//! asks for it, and the WebSocket upgrade for `ws://` and `wss://`. The session above sees one
+//! [`Transport`], whatever it runs over.
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,16 +18,18 @@ use crate::error::{Error, Step};
 use crate::files::io_reason;
 use crate::log::verbose;
 use crate::tls::Tls;
+use crate::websocket::{self, WebSocket};
 
 /// RFC 8305's connection attempt delay: when an address has not answered after this long, the
 /// next one is tried too (a host whose first address is black-holed still connects).
 const STAGGER: Duration = Duration::from_millis(250);
 
-/// The connection: plain TCP or TLS over TCP. The TCP socket stays reachable so that we can
-/// set TCP_QUICKACK on it.
+/// The connection: plain TCP or TLS over TCP, and a WebSocket over either. The TCP socket
+/// stays reachable so that we can set TCP_QUICKACK on it.
 pub enum Transport {
     Plain(Tcp),
     Tls(Box<TlsStream<Tcp>>),
+    WebSocket(Box<WebSocket<Transport>>),
 }
 
 /// A TCP stream that counts the bytes read from it, so that a TLS handshake that failed can
@@ -47,26 +50,59 @@ pub async fn connect(
         stream: connect_tcp(broker, step).await?,
         read: 0,
     };
-    match tls {
+    let stream = match tls {
         Some(tls) => {
             *step = Step::TlsHandshake;
             match tls.connect(tcp).await {
-                Ok(stream) => Ok(Transport::Tls(Box::new(stream))),
+                Ok(stream) => Transport::Tls(Box::new(stream)),
                 // Nothing came back before the close: not a TLS failure, a server that turned
                 // us away (or a port that does not speak TLS): could not connect, retryable.
                 Err((error, tcp)) if tcp.read == 0 && closed(&error) => {
-                    Err(Error::ClosedBeforeTls {
+                    return Err(Error::ClosedBeforeTls {
                         broker: broker.clone(),
                         reason: io_reason(&error),
-                    })
+                    });
                 }
-                Err((error, _)) => Err(Error::Tls {
-                    broker: broker.clone(),
-                    problem: tls.problem(broker, &error),
-                }),
+                Err((error, _)) => {
+                    return Err(Error::Tls {
+                        broker: broker.clone(),
+                        problem: tls.problem(broker, &error),
+                    });
+                }
             }
         }
-        None => Ok(Transport::Plain(tcp)),
+        None => Transport::Plain(tcp),
+    };
+    let Some(path) = &broker.websocket else {
+        return Ok(stream);
+    };
+    *step = Step::WebSocketUpgrade;
+    match websocket::upgrade(stream, &host_header(broker), path).await {
+        Ok(socket) => Ok(Transport::WebSocket(Box::new(socket))),
+        // A TLS alert after the handshake (a client certificate turned away) is about TLS.
+        Err((_, Some(error))) if tls.is_some() && crate::tls::rustls_error(&error).is_some() => {
+            Err(Error::Tls {
+                broker: broker.clone(),
+                problem: tls
+                    .map(|tls| tls.problem(broker, &error))
+                    .expect("tls is some"),
+            })
+        }
+        Err((problem, _)) => Err(Error::WebSocket {
+            broker: broker.clone(),
+            problem,
+        }),
+    }
+}
+
+/// The `Host` header of a WebSocket upgrade: the host, and the port unless it is the scheme's
+/// own (80 for ws, 443 for wss), as browsers send it (and as AWS SigV4 signs it).
+pub fn host_header(broker: &Broker) -> String {
+    let default = if broker.tls { 443 } else { 80 };
+    if broker.port == default {
+        broker.host.to_string()
+    } else {
+        broker.address()
     }
 }
 
@@ -203,6 +239,7 @@ impl Transport {
         match self {
             Transport::Plain(tcp) => &tcp.stream,
             Transport::Tls(tls) => &tls.get_ref().0.stream,
+            Transport::WebSocket(socket) => socket.get_ref().tcp(),
         }
     }
 
@@ -228,6 +265,7 @@ impl AsyncRead for Transport {
         match self.get_mut() {
             Transport::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+            Transport::WebSocket(socket) => Pin::new(socket.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -241,6 +279,7 @@ impl AsyncWrite for Transport {
         match self.get_mut() {
             Transport::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+            Transport::WebSocket(socket) => Pin::new(socket.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -248,6 +287,7 @@ impl AsyncWrite for Transport {
         match self.get_mut() {
             Transport::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+            Transport::WebSocket(socket) => Pin::new(socket.as_mut()).poll_flush(cx),
         }
     }
 
@@ -255,6 +295,7 @@ impl AsyncWrite for Transport {
         match self.get_mut() {
             Transport::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Transport::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+            Transport::WebSocket(socket) => Pin::new(socket.as_mut()).poll_shutdown(cx),
         }
     }
 }

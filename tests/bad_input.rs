@@ -171,8 +171,8 @@ fn cases(long: &str) -> Vec<Case> {
         ),
         case(
             Base(""),
-            &["-b", "ws://localhost:9001"],
-            "--broker: the broker URL \"ws://localhost:9001\" uses websockets",
+            &["-b", "ws://localhost:9001/a b"],
+            "--broker: the broker URL \"ws://localhost:9001/a b\" has a path",
         ),
         case(
             Base(""),

@@ -19,3 +19,4 @@ mod secrets;
 mod send;
 mod signals;
 mod tls;
+mod websocket;

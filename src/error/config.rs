@@ -319,10 +319,6 @@ pub enum UrlError {
     Credentials {
         url: RedactedUrl,
     },
-    Websockets {
-        url: RedactedUrl,
-        scheme: String,
-    },
     UnknownScheme {
         url: RedactedUrl,
         scheme: String,
@@ -816,20 +812,16 @@ impl fmt::Display for UrlError {
                 "the broker URL \"{url}\" contains credentials; give them with --username and \
                  MQTT_SEND_PASSWORD or --password-file instead"
             ),
-            UrlError::Websockets { url, scheme } => write!(
-                f,
-                "the broker URL \"{url}\" uses websockets ({scheme}://), which mqtt-send does \
-                 not speak; use tcp:// (1883) or ssl:// (8883)"
-            ),
             UrlError::UnknownScheme { url, scheme } => write!(
                 f,
                 "the broker URL \"{url}\" has an unknown scheme \"{scheme}\"; use tcp://, \
-                 mqtt://, ssl://, mqtts:// or tls://"
+                 mqtt://, ssl://, mqtts://, tls://, ws:// or wss://"
             ),
             UrlError::Path { url } => write!(
                 f,
                 "the broker URL \"{url}\" has a path; give only scheme://host[:port] and the \
-                 topic with --topic"
+                 topic with --topic (only ws:// and wss:// URLs take a path, of the characters a \
+                 URL path allows)"
             ),
             UrlError::QueryOrFragment { url } => write!(
                 f,

@@ -127,7 +127,7 @@ pub enum Error {
         single: bool,
         /// Why the broker may have closed it: under MQTT 3.1.1 it does not say, so these are
         /// the causes that fit the facts, and never one the facts rule out.
-        hints: Vec<Hint>,
+        hints: Box<[Hint]>,
     },
     /// After our DISCONNECT, the broker reset the connection instead of closing it: what it had
     /// not processed, a QoS 0 message among it, may be lost.
@@ -160,6 +160,32 @@ pub enum Error {
         attempts: u32,
         why: GaveUp,
     },
+    /// `ws://` / `wss://`: the upgrade to a WebSocket failed (401 and 403: refused).
+    WebSocket {
+        broker: Broker,
+        problem: WsProblem,
+    },
+}
+
+/// What went wrong in a WebSocket upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsProblem {
+    /// An HTTP answer other than 101 (`line`: "404 Not Found").
+    Status {
+        status: u16,
+        line: String,
+    },
+    /// Not an HTTP answer: its first line, made printable.
+    NotHttp(String),
+    /// The connection closed before a complete answer.
+    Closed,
+    /// 101 without `Upgrade: websocket` and `Connection: upgrade`.
+    NotUpgraded,
+    /// A `Sec-WebSocket-Accept` that does not match our key.
+    BadAccept,
+    /// The subprotocol the server chose instead of `mqtt` (or none).
+    Subprotocol(Option<String>),
+    Io(String),
 }
 
 impl From<ConfigError> for Error {
@@ -251,6 +277,14 @@ impl Error {
             | Error::NotConnAck { .. } => Class::Connect,
             Error::Tls { .. } => Class::Tls,
             Error::Refused { .. } => Class::Refused,
+            Error::WebSocket {
+                problem:
+                    WsProblem::Status {
+                        status: 401 | 403, ..
+                    },
+                ..
+            } => Class::Refused,
+            Error::WebSocket { .. } => Class::Connect,
             // The broker turned MQTT 5 away (exit 5), or closed at a CONNECT (3).
             Error::NeedsMqtt5 {
                 refusal: Some(error),
@@ -433,6 +467,8 @@ pub enum Step {
     /// The addresses tried so far, all still under way or failed.
     Connecting(Vec<SocketAddr>),
     TlsHandshake,
+    /// `ws://` / `wss://`: the HTTP upgrade.
+    WebSocketUpgrade,
     AwaitingConnAck,
     /// A single message is being written.
     Sending,
@@ -590,6 +626,7 @@ impl fmt::Display for Error {
                 broker.host
             ),
             Error::Tls { broker, problem } => write!(f, "TLS with {broker} failed: {problem}"),
+            Error::WebSocket { broker, problem } => websocket_words(f, broker, problem),
             Error::ClosedBeforeTls { broker, reason } => write!(
                 f,
                 "{broker} closed the connection before the TLS handshake began ({reason}; not a \
@@ -772,7 +809,7 @@ impl fmt::Display for Error {
                     return Ok(());
                 }
                 f.write_str(": the message was not acknowledged")?;
-                match hints.as_slice() {
+                match &hints[..] {
                     [] => Ok(()),
                     [hint] => write!(f, "; {hint}"),
                     [first, rest @ ..] => {
@@ -893,6 +930,81 @@ impl fmt::Display for Waited {
     }
 }
 
+fn websocket_words(
+    f: &mut fmt::Formatter<'_>,
+    broker: &Broker,
+    problem: &WsProblem,
+) -> fmt::Result {
+    let path = broker.websocket.as_deref().map_or("/", String::as_str);
+    match problem {
+        WsProblem::Status {
+            status: 401 | 403,
+            line,
+        } => {
+            let aws = if broker.is_aws() {
+                " (AWS IoT: --aws-sigv4 with credentials whose policy allows iot:Connect, or a \
+                 custom authorizer)"
+            } else {
+                ""
+            };
+            write!(
+                f,
+                "{broker} refused the connection: HTTP {line} in answer to the WebSocket \
+                 upgrade; check the credentials it wants{aws}; nothing was published"
+            )
+        }
+        WsProblem::Status { status: 404, line } => write!(
+            f,
+            "{broker} answered the WebSocket upgrade with HTTP {line}: is {path} its WebSocket \
+             path? (give the path in the URL, ws://host:port/path); nothing was published"
+        ),
+        WsProblem::Status { line, .. } => write!(
+            f,
+            "{broker} answered the WebSocket upgrade with HTTP {line} instead of 101 Switching \
+             Protocols: is this a WebSocket port and path?; nothing was published"
+        ),
+        WsProblem::NotHttp(first) => write!(
+            f,
+            "{broker} did not answer the WebSocket upgrade in HTTP (it sent \"{first}\"): is \
+             port {} a WebSocket port? (MQTT over TCP is tcp:// or ssl://); nothing was \
+             published",
+            broker.port
+        ),
+        WsProblem::Closed => write!(
+            f,
+            "{broker} closed the connection without answering the WebSocket upgrade: is port {} \
+             a WebSocket port?; nothing was published",
+            broker.port
+        ),
+        WsProblem::NotUpgraded => write!(
+            f,
+            "{broker} answered 101 without \"Upgrade: websocket\": not a WebSocket server; \
+             nothing was published"
+        ),
+        WsProblem::BadAccept => write!(
+            f,
+            "{broker} answered the WebSocket upgrade with a wrong Sec-WebSocket-Accept: not a \
+             WebSocket server, or something in between changed the answer; nothing was \
+             published"
+        ),
+        WsProblem::Subprotocol(None) => write!(
+            f,
+            "{broker} accepted the WebSocket upgrade without the subprotocol \"mqtt\": it does \
+             not serve MQTT at {path}; nothing was published"
+        ),
+        WsProblem::Subprotocol(Some(other)) => write!(
+            f,
+            "{broker} accepted the WebSocket upgrade with the subprotocol \"{other}\" instead \
+             of \"mqtt\": it does not serve MQTT at {path}; nothing was published"
+        ),
+        WsProblem::Io(reason) => write!(
+            f,
+            "the connection to {broker} failed in the WebSocket upgrade: {reason}; nothing was \
+             published"
+        ),
+    }
+}
+
 impl fmt::Display for Situation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let broker = match &self.broker {
@@ -930,6 +1042,11 @@ impl fmt::Display for Situation {
             Step::TlsHandshake => write!(
                 f,
                 "in the TLS handshake with {broker} (is this a TLS port?); nothing was sent"
+            ),
+            Step::WebSocketUpgrade => write!(
+                f,
+                "waiting for the answer to the WebSocket upgrade from {broker} (is this a \
+                 WebSocket port?); nothing was sent"
             ),
             Step::AwaitingConnAck => write!(
                 f,
@@ -1122,7 +1239,7 @@ mod tests {
                     doing: Doing::SendingBatch,
                     cause: Cause::Closed { mid_packet: false },
                     single: false,
-                    hints: Vec::new(),
+                    hints: Box::default(),
                 },
                 7,
             ),

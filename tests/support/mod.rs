@@ -12,6 +12,7 @@ pub mod servers;
 pub mod subscriber;
 pub mod subscriber5;
 pub mod tls_server;
+pub mod ws;
 
 pub use broker::Mosquitto;
 pub use cmd::{mqtt_send, mqtt_send_to, run, run_and_signal, run_with_stdin, run_within};
