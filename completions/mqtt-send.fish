@@ -1,5 +1,5 @@
 complete -c mqtt-send -s c -l config -d 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)' -r -F
-complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]' -r
+complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), unix:///PATH, host[:port] [config: broker] [default: tcp://localhost:1883]' -r
 complete -c mqtt-send -s h -l host -d 'Broker host name or IP address, in place of the broker URL\'s (scheme and port stay)' -r
 complete -c mqtt-send -s p -l port -d 'Broker port, in place of the broker URL\'s' -r
 complete -c mqtt-send -s i -l client-id -l id -d 'MQTT client identifier (AWS IoT Core: the thing name); \'\' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
@@ -7,7 +7,7 @@ complete -c mqtt-send -s I -l id-prefix -d 'Client id: PREFIX and the process id
 complete -c mqtt-send -s L -l url -d 'mosquitto_pub\'s URL, mqtt(s)://[USER@]HOST[:PORT]/TOPIC: the broker, username and topic (a password in it is refused: ps would show it)' -r
 complete -c mqtt-send -l unix -d 'Connect to the broker\'s Unix socket PATH instead of TCP' -r -F
 complete -c mqtt-send -s k -l keepalive -d 'Seconds between keep-alive pings the broker may expect; 0 turns them off [config: keepalive] [default: the --timeout, at least 60 s]' -r
-complete -c mqtt-send -s x -l session-expiry-interval -d 'MQTT 5 Session Expiry Interval in seconds; -1 or ∞: the session never expires [config: session-expiry-interval] [default: 0: the session ends with the connection]' -r
+complete -c mqtt-send -s x -l session-expiry-interval -d 'MQTT 5 Session Expiry Interval in seconds; -1: the session never expires [config: session-expiry-interval] [default: 0: the session ends with the connection]' -r
 complete -c mqtt-send -s V -l protocol-version -d 'MQTT version: 5 or 3.1.1; given, no other is tried [config: protocol-version] [default: 5, and 3.1.1 once if the broker does not speak 5]' -r -f -a "5\t''
 mqttv5\t''
 3.1.1\t''
@@ -42,7 +42,7 @@ complete -c mqtt-send -s P -l password -l pw -d 'Password; visible to ps, prefer
 complete -c mqtt-send -l password-file -d 'Read the password from the first line of a file' -r -F
 complete -c mqtt-send -l root-ca-crt -l cafile -d 'PEM CA bundle that signs the broker\'s certificate [config: root-ca-crt] [default: the system trust store]' -r -F
 complete -c mqtt-send -l capath -d 'Directory of PEM CA certificates that sign the broker\'s certificate [config: capath]' -r -F
-complete -c mqtt-send -l tls-use-os-certs -d 'TLS with the system trust store (also added to a --root-ca-crt/--capath) [config: tls-use-os-certs] [default: false]' -r -f -a "true\t''
+complete -c mqtt-send -l tls-use-os-certs -d 'TLS with the system trust store (besides --root-ca-crt or --capath, if given) [config: tls-use-os-certs] [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c mqtt-send -l certificate -l cert -d 'PEM client certificate (chain); on the command line it implies --use-certificate [config: certificate]' -r -F
 complete -c mqtt-send -l private-key -l key -d 'PEM private key: PKCS#1, PKCS#8 or SEC1 [config: private-key]' -r -F

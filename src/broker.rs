@@ -31,6 +31,8 @@ pub struct Broker {
 pub enum Host {
     Name(String),
     Ip(IpAddr),
+    /// `unix:///PATH` (mosquitto_pub's `--unix PATH`): a Unix socket; the port means nothing.
+    Unix(Arc<std::path::PathBuf>),
 }
 
 impl fmt::Display for Host {
@@ -39,12 +41,16 @@ impl fmt::Display for Host {
             Host::Name(name) => f.write_str(name),
             Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
             Host::Ip(IpAddr::V4(ip)) => write!(f, "{ip}"),
+            Host::Unix(path) => write!(f, "{}", path.display()),
         }
     }
 }
 
 impl fmt::Display for Broker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Host::Unix(path) = &self.host {
+            return write!(f, "unix://{}", path.display());
+        }
         let scheme = match (self.tls, &self.websocket) {
             (false, None) => "tcp",
             (true, None) => "ssl",
@@ -63,6 +69,16 @@ impl Broker {
     /// `host:port` (brackets around IPv6), for resolving and connecting.
     pub fn address(&self) -> String {
         format!("{}:{}", self.host, self.port)
+    }
+
+    /// The broker at a Unix socket (`unix:///PATH`, `--unix PATH`).
+    pub fn unix(path: std::path::PathBuf) -> Broker {
+        Broker {
+            tls: false,
+            host: Host::Unix(Arc::new(path)),
+            port: 0,
+            websocket: None,
+        }
     }
 
     /// An AWS IoT Core endpoint (`….amazonaws.com`): QoS 0 and 1 only, 128 KB payloads,
@@ -86,6 +102,12 @@ pub fn parse(url: &str) -> Result<Broker, UrlError> {
     // Before anything is taken apart: no piece of a query (`?password=...`) is ever shown.
     if trimmed.contains(['?', '#']) {
         return Err(UrlError::QueryOrFragment { url: shown() });
+    }
+    if let Some(("unix", path)) = trimmed.split_once("://") {
+        return match path.starts_with('/') {
+            true => Ok(Broker::unix(std::path::PathBuf::from(path))),
+            false => Err(UrlError::UnixPath { url: shown() }),
+        };
     }
     let (Scheme { tls, websocket }, rest) = match trimmed.split_once("://") {
         Some((scheme, rest)) => (scheme_of(scheme, shown)?, rest),
@@ -277,6 +299,17 @@ mod tests {
         for url in ["ws://h:80/mqtt", "wss://[::1]:443/x/y"] {
             assert_eq!(parse(url).unwrap().to_string(), url);
         }
+    }
+
+    #[test]
+    fn unix_urls_name_an_absolute_socket_path() {
+        let broker = parse("unix:///run/mosquitto.sock").unwrap();
+        assert_eq!(broker.to_string(), "unix:///run/mosquitto.sock");
+        assert!(!broker.tls);
+        assert!(matches!(
+            parse("unix://relative.sock"),
+            Err(UrlError::UnixPath { .. })
+        ));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub struct Cli {
     #[arg(short = 'c', long, value_name = "FILE", help_heading = "Connection")]
     pub config: Option<PathBuf>,
 
-    /// Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port]
+    /// Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), unix:///PATH, host[:port]
     #[arg(short = 'b', long, value_name = "URL", value_parser = values::broker,
           help_heading = "Connection")]
     pub broker: Option<Broker>,
@@ -108,7 +108,7 @@ pub struct Cli {
           allow_negative_numbers = true, help_heading = "Connection")]
     pub keepalive: Option<u32>,
 
-    /// MQTT 5 Session Expiry Interval in seconds; -1 or ∞: the session never expires
+    /// MQTT 5 Session Expiry Interval in seconds; -1: the session never expires
     #[arg(short = 'x', long, value_name = "SECONDS", value_parser = values::session_expiry,
           allow_negative_numbers = true, help_heading = "Connection")]
     pub session_expiry_interval: Option<u32>,
@@ -279,7 +279,7 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", help_heading = "TLS")]
     pub capath: Option<PathBuf>,
 
-    /// TLS with the system trust store (also added to a --root-ca-crt/--capath)
+    /// TLS with the system trust store (besides --root-ca-crt or --capath, if given)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = "TLS")]
     pub tls_use_os_certs: Option<bool>,
@@ -865,8 +865,8 @@ mod tests {
             .unwrap();
         assert_eq!(
             broker.get_help().unwrap().to_string(),
-            "Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] \
-             [config: broker] [default: tcp://localhost:1883]"
+            "Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), unix:///PATH, \
+             host[:port] [config: broker] [default: tcp://localhost:1883]"
         );
     }
 }

@@ -236,14 +236,19 @@ pub fn settings(
 
     // mosquitto_pub's -I: a prefix and the process id, so that parallel runs differ.
     let client_id_given = cli.client_id.is_some() && cli.id_prefix.is_none();
-    let given_broker =
-        !matches!(sources.origin("broker"), None | Some(Origin::Default)) || cli.url.is_some();
+    let given_broker = !matches!(sources.origin("broker"), None | Some(Origin::Default))
+        || cli.url.is_some()
+        || cli.unix.is_some();
     // --host and --port replace the URL's host and port, whichever source gave the URL; the
     // scheme and the port it implies stay (`-b ssl://a -h b` is ssl://b:8883). mosquitto_pub's
     // -L gives the broker, the username and the topic at once, and overrides the config's.
-    let mut broker = match &cli.url {
-        Some(url) => url.broker.clone(),
-        None => cli.broker.expect(DEFAULTED),
+    let mut broker = match (&cli.url, &cli.unix) {
+        (Some(url), _) => url.broker.clone(),
+        (None, Some(path)) => {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            Broker::unix(absolute)
+        }
+        (None, None) => cli.broker.expect(DEFAULTED),
     };
     // As with mosquitto_pub, a CA or a client certificate without a broker URL means TLS, on
     // port 8883 unless --port says otherwise.

@@ -111,6 +111,11 @@ impl Tls {
 
         let server_name = match &broker.host {
             Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
+            Host::Unix(path) => {
+                return Err(TlsSetupError::InvalidServerName {
+                    host: path.display().to_string(),
+                });
+            }
             Host::Name(name) => ServerName::try_from(name.clone())
                 .map_err(|_| TlsSetupError::InvalidServerName { host: name.clone() })?,
         };

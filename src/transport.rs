@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_rustls::client::TlsStream;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, Host};
 use crate::error::{Error, Step};
 use crate::files::io_reason;
 use crate::log::verbose;
@@ -32,11 +32,19 @@ pub enum Transport {
     WebSocket(Box<WebSocket<Transport>>),
 }
 
-/// A TCP stream that counts the bytes read from it, so that a TLS handshake that failed can
-/// tell a server that never said a word from one that spoke TLS.
+/// A TCP stream (or, with `--unix`, a Unix socket) that counts the bytes read from it, so that
+/// a TLS handshake that failed can tell a server that never said a word from one that spoke
+/// TLS.
 pub struct Tcp {
-    stream: TcpStream,
+    stream: Socket,
     read: u64,
+}
+
+/// The socket under everything.
+enum Socket {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
 }
 
 /// Resolve the broker, connect to the first of its addresses that answers, and do the TLS
@@ -46,10 +54,12 @@ pub async fn connect(
     tls: Option<&Tls>,
     step: &mut Step,
 ) -> Result<Transport, Error> {
-    let tcp = Tcp {
-        stream: connect_tcp(broker, step).await?,
-        read: 0,
+    let stream = match &broker.host {
+        #[cfg(unix)]
+        Host::Unix(path) => Socket::Unix(connect_unix(broker, path, step).await?),
+        _ => Socket::Tcp(connect_tcp(broker, step).await?),
     };
+    let tcp = Tcp { stream, read: 0 };
     let stream = match tls {
         Some(tls) => {
             *step = Step::TlsHandshake;
@@ -113,6 +123,24 @@ fn closed(error: &io::Error) -> bool {
         error.kind(),
         UnexpectedEof | ConnectionReset | BrokenPipe | ConnectionAborted
     ) && crate::tls::rustls_error(error).is_none()
+}
+
+/// Connect to a broker's Unix socket (mosquitto's `listener 0 PATH`).
+#[cfg(unix)]
+async fn connect_unix(
+    broker: &Broker,
+    path: &std::path::Path,
+    step: &mut Step,
+) -> Result<tokio::net::UnixStream, Error> {
+    *step = Step::Connecting(Vec::new());
+    let stream = tokio::net::UnixStream::connect(path)
+        .await
+        .map_err(|e| Error::UnixFailed {
+            broker: broker.clone(),
+            reason: io_reason(&e),
+        })?;
+    verbose!("connected to the Unix socket {}", path.display());
+    Ok(stream)
 }
 
 async fn connect_tcp(broker: &Broker, step: &mut Step) -> Result<TcpStream, Error> {
@@ -210,7 +238,11 @@ impl AsyncRead for Tcp {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        ready!(Pin::new(&mut this.stream).poll_read(cx, buf))?;
+        match &mut this.stream {
+            Socket::Tcp(stream) => ready!(Pin::new(stream).poll_read(cx, buf))?,
+            #[cfg(unix)]
+            Socket::Unix(stream) => ready!(Pin::new(stream).poll_read(cx, buf))?,
+        }
         this.read += (buf.filled().len() - before) as u64;
         Poll::Ready(Ok(()))
     }
@@ -222,24 +254,42 @@ impl AsyncWrite for Tcp {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        match &mut self.get_mut().stream {
+            Socket::Tcp(stream) => Pin::new(stream).poll_write(cx, buf),
+            #[cfg(unix)]
+            Socket::Unix(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        match &mut self.get_mut().stream {
+            Socket::Tcp(stream) => Pin::new(stream).poll_flush(cx),
+            #[cfg(unix)]
+            Socket::Unix(stream) => Pin::new(stream).poll_flush(cx),
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        match &mut self.get_mut().stream {
+            Socket::Tcp(stream) => Pin::new(stream).poll_shutdown(cx),
+            #[cfg(unix)]
+            Socket::Unix(stream) => Pin::new(stream).poll_shutdown(cx),
+        }
     }
 }
 
 impl Transport {
-    fn tcp(&self) -> &TcpStream {
-        match self {
+    /// The TCP socket under it (none for a Unix socket).
+    fn tcp(&self) -> Option<&TcpStream> {
+        let socket = match self {
             Transport::Plain(tcp) => &tcp.stream,
             Transport::Tls(tls) => &tls.get_ref().0.stream,
-            Transport::WebSocket(socket) => socket.get_ref().tcp(),
+            Transport::WebSocket(socket) => return socket.get_ref().tcp(),
+        };
+        match socket {
+            Socket::Tcp(stream) => Some(stream),
+            #[cfg(unix)]
+            Socket::Unix(_) => None,
         }
     }
 
@@ -251,7 +301,9 @@ impl Transport {
     pub fn quickack(&self) {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            let _ = socket2::SockRef::from(self.tcp()).set_tcp_quickack(true);
+            if let Some(tcp) = self.tcp() {
+                let _ = socket2::SockRef::from(tcp).set_tcp_quickack(true);
+            }
         }
     }
 }

@@ -135,6 +135,8 @@ const ROWS: &[Row] = &[
     row("-p {port} -t {t} -m debug --debug -q 1", 1),
     row("-p {port} -t {t} -m quiet --quiet -q 1", 1),
     row("-p {port} -t {t} -m nodelay --nodelay -q 1", 1),
+    row("--unix {sock} -t {t} -m socket -q 1", 1),
+    row("--unix {sock} -t {t} -m socket -q 2 -V mqttv311", 1),
 ];
 
 /// One mosquitto with every listener the rows need, a subscriber on its observer listener,
@@ -184,7 +186,8 @@ impl Setup {
              listener {pw} 127.0.0.1\nallow_anonymous false\npassword_file {{dir}}/passwd\n\
              listener {tls} 127.0.0.1\nallow_anonymous true\n{tls_files}\
              listener {mtls} 127.0.0.1\nallow_anonymous true\n{tls_files}\
-             require_certificate true\nuse_identity_as_username true\n"
+             require_certificate true\nuse_identity_as_username true\n\
+             listener 0 {{dir}}/mqtt.sock\nallow_anonymous true\n"
         );
         let broker = Mosquitto::with_listener(&settings, |dir| {
             let status = Command::new("mosquitto_passwd")
@@ -224,6 +227,16 @@ impl Setup {
             .replace("{cert}", &self.cert)
             .replace("{key}", &self.key)
             .replace("{file}", &self.file)
+            .replace(
+                "{sock}",
+                &self
+                    .broker
+                    .dir
+                    .path()
+                    .join("mqtt.sock")
+                    .display()
+                    .to_string(),
+            )
             .replace("{password}", PASSWORD)
             .split_whitespace()
             .map(str::to_string)

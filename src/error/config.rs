@@ -315,6 +315,10 @@ impl std::error::Error for Problem {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlError {
     Empty,
+    /// `unix://` with a path that is not absolute.
+    UnixPath {
+        url: RedactedUrl,
+    },
     /// `user:password@` in the URL.
     Credentials {
         url: RedactedUrl,
@@ -815,7 +819,12 @@ impl fmt::Display for UrlError {
             UrlError::UnknownScheme { url, scheme } => write!(
                 f,
                 "the broker URL \"{url}\" has an unknown scheme \"{scheme}\"; use tcp://, \
-                 mqtt://, ssl://, mqtts://, tls://, ws:// or wss://"
+                 mqtt://, ssl://, mqtts://, tls://, ws://, wss:// or unix://"
+            ),
+            UrlError::UnixPath { url } => write!(
+                f,
+                "the broker URL \"{url}\" names no absolute path: a Unix socket is \
+                 unix:///PATH, e.g. unix:///run/mosquitto/mosquitto.sock"
             ),
             UrlError::Path { url } => write!(
                 f,

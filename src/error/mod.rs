@@ -53,6 +53,11 @@ pub enum Error {
     NoAddress {
         broker: Broker,
     },
+    /// `--unix PATH`: the socket cannot be connected to.
+    UnixFailed {
+        broker: Broker,
+        reason: String,
+    },
     Tls {
         broker: Broker,
         problem: TlsProblem,
@@ -271,6 +276,7 @@ impl Error {
             | Error::TcpRefused { .. }
             | Error::TcpFailed { .. }
             | Error::NoAddress { .. }
+            | Error::UnixFailed { .. }
             | Error::ClosedBeforeTls { .. }
             | Error::SilentToMqtt5 { .. }
             | Error::BeforeConnAck { .. }
@@ -624,6 +630,12 @@ impl fmt::Display for Error {
                 f,
                 "the broker host {} has no address to connect to",
                 broker.host
+            ),
+            Error::UnixFailed { broker, reason } => write!(
+                f,
+                "cannot connect to the Unix socket {} ({reason}): is the broker running and \
+                 listening there (mosquitto: listener 0 {})?",
+                broker.host, broker.host
             ),
             Error::Tls { broker, problem } => write!(f, "TLS with {broker} failed: {problem}"),
             Error::WebSocket { broker, problem } => websocket_words(f, broker, problem),
@@ -1030,6 +1042,9 @@ impl fmt::Display for Situation {
                 source.describe()
             ),
             Step::Resolving => write!(f, "resolving {host}; nothing was sent"),
+            Step::Connecting(addresses) if addresses.is_empty() => {
+                write!(f, "connecting to {broker}: no answer; nothing was sent")
+            }
             Step::Connecting(addresses) => {
                 let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
                 write!(
