@@ -255,22 +255,9 @@ fn free() -> u16 {
 
 /// Run mosquitto_pub itself; it must succeed.
 fn mosquitto_pub(args: &[String], stdin: Option<&[u8]>) {
-    let mut child = Command::new("mosquitto_pub")
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mosquitto_pub is installed (scripts/test installs mosquitto-clients)");
-    if let Some(bytes) = stdin {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
+    let mut command = Command::new("mosquitto_pub");
+    command.args(args);
+    let output = feed(spawn(&mut command, stdin.is_some()), stdin);
     assert!(
         output.status.success(),
         "mosquitto_pub {args:?} failed: {}{}",
