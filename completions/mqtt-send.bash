@@ -110,11 +110,11 @@ _mqtt__send() {
                     return 0
                     ;;
                 --protocol-version)
-                    COMPREPLY=($(compgen -W "5 mqttv5 3.1.1 311 mqttv311" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "5 mqttv5 3.1.1 311 mqttv311 3.1 31 mqttv31" -- "${cur}"))
                     return 0
                     ;;
                 -V)
-                    COMPREPLY=($(compgen -W "5 mqttv5 3.1.1 311 mqttv311" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "5 mqttv5 3.1.1 311 mqttv311 3.1 31 mqttv31" -- "${cur}"))
                     return 0
                     ;;
                 --topic)

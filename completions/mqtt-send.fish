@@ -8,11 +8,14 @@ complete -c mqtt-send -s L -l url -d 'mosquitto_pub\'s URL, mqtt(s)://[USER@]HOS
 complete -c mqtt-send -l unix -d 'Connect to the broker\'s Unix socket PATH instead of TCP' -r -F
 complete -c mqtt-send -s k -l keepalive -d 'Seconds between keep-alive pings the broker may expect; 0 turns them off [config: keepalive] [default: the --timeout, at least 60 s]' -r
 complete -c mqtt-send -s x -l session-expiry-interval -d 'MQTT 5 Session Expiry Interval in seconds; -1: the session never expires [config: session-expiry-interval] [default: 0: the session ends with the connection]' -r
-complete -c mqtt-send -s V -l protocol-version -d 'MQTT version: 5 or 3.1.1; given, no other is tried [config: protocol-version] [default: 5, and 3.1.1 once if the broker does not speak 5]' -r -f -a "5\t''
+complete -c mqtt-send -s V -l protocol-version -d 'MQTT version: 5, 3.1.1 or 3.1; given, no other is tried [config: protocol-version] [default: 5, and 3.1.1 once if the broker does not speak 5]' -r -f -a "5\t''
 mqttv5\t''
 3.1.1\t''
 311\t''
-mqttv311\t''"
+mqttv311\t''
+3.1\t''
+31\t''
+mqttv31\t''"
 complete -c mqtt-send -s t -l topic -d 'Topic to publish to (no + or #); required, except with --ndjson [config: topic]' -r
 complete -c mqtt-send -s q -l qos -d 'Quality of service: 0, 1 or 2 [config: qos] [default: 2]' -r -f -a "0\t''
 1\t''

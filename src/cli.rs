@@ -117,7 +117,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Connection")]
     pub nodelay: bool,
 
-    /// MQTT version: 5 or 3.1.1; given, no other is tried
+    /// MQTT version: 5, 3.1.1 or 3.1; given, no other is tried
     #[arg(short = 'V', long, value_name = "VERSION",
           value_parser = OneOf { rule: values::protocol_version, names: values::PROTOCOL_VERSIONS },
           help_heading = "Connection")]
@@ -847,12 +847,14 @@ mod tests {
         };
         assert_eq!(
             offered("protocol-version"),
-            ["5", "mqttv5", "3.1.1", "311", "mqttv311"]
+            [
+                "5", "mqttv5", "3.1.1", "311", "mqttv311", "3.1", "31", "mqttv31"
+            ]
         );
         assert_eq!(offered("payload-format"), ["utf8"]);
         let cli = Cli::try_parse_from(["mqtt-send", "-V", "311"]).unwrap();
         assert_eq!(cli.protocol_version, Some(Version::V311));
-        let refused = Cli::try_parse_from(["mqtt-send", "-V", "3.1"]).unwrap_err();
+        let refused = Cli::try_parse_from(["mqtt-send", "-V", "3.2"]).unwrap_err();
         assert_eq!(refused.kind(), clap::error::ErrorKind::ValueValidation);
     }
 

@@ -153,7 +153,8 @@ pub fn encode(packet: Outgoing<'_>, version: Version, out: &mut BytesMut) -> Res
             out.extend_from_slice(&[0xe0, 0]);
             Ok(())
         }
-        (packet, Version::V311) => v311::encode(packet, out),
+        (Outgoing::Connect(hello), Version::V31) => v31_connect(&hello, out),
+        (packet, Version::V31 | Version::V311) => v311::encode(packet, out),
         (packet, Version::V5) => v5::encode(packet, out),
     }
 }
@@ -179,6 +180,44 @@ fn put_string(out: &mut BytesMut, text: &str) -> Result<(), String> {
         u16::try_from(text.len()).map_err(|_| format!("{} bytes is too long", text.len()))?;
     out.extend_from_slice(&length.to_be_bytes());
     out.extend_from_slice(text.as_bytes());
+    Ok(())
+}
+
+/// An MQTT 3.1 CONNECT (protocol name "MQIsdp", level 3), which rumqttc does not write. Every
+/// other packet a publisher sends or reads is the same in 3.1 and 3.1.1.
+fn v31_connect(hello: &Hello<'_>, out: &mut BytesMut) -> Result<(), String> {
+    let mut body = BytesMut::new();
+    put_string(&mut body, "MQIsdp")?;
+    let mut flags = 0x02; // clean session
+    if let Some(will) = hello.will {
+        flags |= 0x04 | (will.qos.level() << 3);
+        if will.retain {
+            flags |= 0x20;
+        }
+    }
+    let password = hello.username.and(hello.password);
+    if password.is_some() {
+        flags |= 0x40;
+    }
+    if hello.username.is_some() {
+        flags |= 0x80;
+    }
+    body.extend_from_slice(&[3, flags]);
+    body.extend_from_slice(&hello.keep_alive.to_be_bytes());
+    put_string(&mut body, hello.client_id)?;
+    if let Some(will) = hello.will {
+        put_string(&mut body, &will.topic)?;
+        let length = u16::try_from(will.payload.len())
+            .map_err(|_| format!("a will of {} bytes is too long", will.payload.len()))?;
+        body.extend_from_slice(&length.to_be_bytes());
+        body.extend_from_slice(&will.payload);
+    }
+    for text in [hello.username, password].into_iter().flatten() {
+        put_string(&mut body, text)?;
+    }
+    out.extend_from_slice(&[0x10]);
+    put_length(out, body.len());
+    out.extend_from_slice(&body);
     Ok(())
 }
 
@@ -581,6 +620,32 @@ fn disconnect(reader: &mut Reader<'_>, version: Version) -> Result<Incoming, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_mqtt_3_1_connect_names_mqisdp_level_3() {
+        let will = Will {
+            topic: "w".into(),
+            payload: bytes::Bytes::from_static(b"bye"),
+            qos: crate::message::Qos::AtLeastOnce,
+            retain: true,
+            properties: crate::message::Properties::default(),
+            delay: None,
+        };
+        let hello = Hello {
+            client_id: "id",
+            keep_alive: 60,
+            username: Some("u"),
+            password: Some("p"),
+            will: Some(&will),
+            properties: &ConnectProperties::default(),
+        };
+        let mut out = BytesMut::new();
+        encode(Outgoing::Connect(hello), Version::V31, &mut out).unwrap();
+        assert_eq!(
+            &out[..],
+            b"\x10\x1e\x00\x06MQIsdp\x03\xee\x00\x3c\x00\x02id\x00\x01w\x00\x03bye\x00\x01u\x00\x01p"
+        );
+    }
     use crate::message::{Properties, Qos};
     use bytes::Bytes;
 

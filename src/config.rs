@@ -363,7 +363,7 @@ pub fn settings(
 
     // An explicit version is the only one tried; without one, MQTT 5 and 3.1.1 once.
     let protocol = cli.protocol_version;
-    if protocol == Some(Version::V311) {
+    if protocol.is_some_and(|version| version != Version::V5) {
         let version = sources
             .origin("protocol-version")
             .unwrap_or(Origin::Default);
@@ -1791,19 +1791,17 @@ mod tests {
             );
         }
         assert_eq!(
-            error(&["-t", "t", "-m", "c", "-V", "3.1"]),
-            "--protocol-version must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311; \
-             MQTT 3.1, mqttv31, is not supported: every broker that speaks it speaks 3.1.1), \
-             got \"3.1\""
+            error(&["-t", "t", "-m", "c", "-V", "3.2"]),
+            "--protocol-version must be 5, 3.1.1 or 3.1 (or mosquitto_pub's mqttv5, 311, \
+             mqttv311, 31, mqttv31), got \"3.2\""
         );
         let file = config_file(r#"{"protocol-version": 4}"#);
         let path = file.path().to_str().unwrap();
         assert_eq!(
             error(&["-c", path, "-t", "t", "-m", "c"]),
             format!(
-                "\"protocol-version\" in {path} must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, \
-                 311, mqttv311; MQTT 3.1, mqttv31, is not supported: every broker that speaks \
-                 it speaks 3.1.1), got 4"
+                "\"protocol-version\" in {path} must be 5, 3.1.1 or 3.1 (or mosquitto_pub's \
+                 mqttv5, 311, mqttv311, 31, mqttv31), got 4"
             )
         );
         let file = config_file(r#"{"protocol-version": true}"#);
@@ -1811,8 +1809,8 @@ mod tests {
         assert_eq!(
             error(&["-c", path, "-t", "t", "-m", "c"]),
             format!(
-                "\"protocol-version\" in {path} must be 5 or \"3.1.1\" (a number, or a string), \
-                 got a boolean"
+                "\"protocol-version\" in {path} must be 5, \"3.1.1\" or 3.1 (a number, or a \
+                 string), got a boolean"
             )
         );
     }

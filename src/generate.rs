@@ -255,7 +255,7 @@ pub fn kind_words(kind: Kind, list: bool) -> String {
         Kind::Count => "whole number",
         Kind::Path => "path",
         Kind::Text => "string",
-        Kind::Version => "5 or \"3.1.1\": a number, or a string",
+        Kind::Version => "5, \"3.1.1\" or 3.1: a number, or a string",
         Kind::UserProperties => {
             return "object {\"key\": \"value\"}, or list of [\"key\", \"value\"] pairs"
                 .to_string();

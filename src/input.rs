@@ -108,7 +108,9 @@ impl Template {
                 continue;
             }
             let origin = Origin::Line(key, line);
-            if self.protocol == Some(Version::V311) && PROPERTY_KEYS.contains(&key) {
+            if self.protocol.is_some_and(|version| version != Version::V5)
+                && PROPERTY_KEYS.contains(&key)
+            {
                 return Err(LineProblem::Value(ConfigError::NeedsMqtt5 {
                     property: origin,
                     version: Origin::Value,

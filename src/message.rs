@@ -40,6 +40,8 @@ impl fmt::Display for Qos {
 /// The MQTT protocol version a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
+    /// MQTT 3.1 (protocol name MQIsdp), only when asked for with `-V mqttv31`.
+    V31,
     V311,
     V5,
 }
@@ -48,6 +50,7 @@ impl Version {
     /// As the meta object and `-v` name it.
     pub fn name(self) -> &'static str {
         match self {
+            Version::V31 => "3.1",
             Version::V311 => "3.1.1",
             Version::V5 => "5",
         }

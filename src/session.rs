@@ -43,7 +43,7 @@ pub async fn handshake(
     let broker = &settings.broker;
     let version = wire.version();
     let password = settings.password.as_ref().map(|p| p.expose());
-    if version == Version::V311 && settings.username.is_none() && password.is_some() {
+    if version != Version::V5 && settings.username.is_none() && password.is_some() {
         crate::log::say!(
             "warning: a password was given but no username; MQTT 3.1.1 sends a \
              password only with a username, so none is sent"
@@ -56,7 +56,7 @@ pub async fn handshake(
             .unwrap_or_else(|| keep_alive(settings.timeout)),
         username: settings.username.as_deref(),
         password: match version {
-            Version::V311 => settings.username.as_ref().and(password),
+            Version::V31 | Version::V311 => settings.username.as_ref().and(password),
             Version::V5 => password,
         },
         will: settings.will.as_ref(),
@@ -182,7 +182,7 @@ fn advertised(limits: &Limits) -> String {
 /// broker says it, and answers any excess with a reason code instead of dropping it.
 pub fn window(accepted: &Accepted) -> Window {
     match accepted.version {
-        Version::V311 => Window::DEFAULT,
+        Version::V31 | Version::V311 => Window::DEFAULT,
         Version::V5 => {
             let most = usize::from(accepted.limits.receive_maximum.unwrap_or(u16::MAX));
             Window {
@@ -272,7 +272,7 @@ pub async fn publish(
             };
             let (line, message) = next;
             // A connection that fell back to 3.1.1 cannot carry a line's own properties.
-            if accepted.version == Version::V311 && !message.properties.is_empty() {
+            if accepted.version != Version::V5 && !message.properties.is_empty() {
                 stopped = Some(Error::NeedsMqtt5 {
                     broker: settings.broker.clone(),
                     properties: message.properties.names(),

@@ -18,10 +18,12 @@ pub const MAX_RETRIES: u64 = 1000;
 pub const MAX_MQTT_STRING: usize = 65_535;
 /// ALPN protocol names are 1 to 255 bytes (RFC 7301).
 const MAX_ALPN: usize = 255;
-/// The names `-V` takes: mosquitto_pub's (which also has 3.1, which mqtt-send does not speak).
 /// The values `--qos` takes, for the help and the completions.
 pub const QOS_LEVELS: &[&str] = &["0", "1", "2"];
-pub const PROTOCOL_VERSIONS: &[&str] = &["5", "mqttv5", "3.1.1", "311", "mqttv311"];
+/// The names `-V` takes: ours and mosquitto_pub's.
+pub const PROTOCOL_VERSIONS: &[&str] = &[
+    "5", "mqttv5", "3.1.1", "311", "mqttv311", "3.1", "31", "mqttv31",
+];
 /// The names `--tls-version` takes (mosquitto_pub's).
 pub const TLS_VERSIONS: &[&str] = &["tlsv1.3", "tlsv1.2", "tlsv1.1"];
 /// The longest keep-alive MQTT can say.
@@ -114,11 +116,12 @@ pub fn alpn(text: &str) -> Result<String, Problem> {
     Ok(text.to_string())
 }
 
-/// An MQTT version, as mosquitto_pub's `-V` names it: 5 or 3.1.1.
+/// An MQTT version, as mosquitto_pub's `-V` names it: 5, 3.1.1 or 3.1.
 pub fn protocol_version(text: &str) -> Result<Version, Problem> {
     match text.trim() {
         "5" | "mqttv5" => Ok(Version::V5),
         "3.1.1" | "311" | "mqttv311" => Ok(Version::V311),
+        "3.1" | "31" | "mqttv31" => Ok(Version::V31),
         _ => Err(Problem::ProtocolVersion),
     }
 }
@@ -564,13 +567,14 @@ mod tests {
     }
 
     #[test]
-    fn protocol_versions_are_mosquitto_pubs_names_for_5_and_3_1_1() {
+    fn protocol_versions_are_mosquitto_pubs_names_for_5_3_1_1_and_3_1() {
         for name in PROTOCOL_VERSIONS {
             assert!(protocol_version(name).is_ok(), "{name}");
         }
         assert_eq!(protocol_version("mqttv5"), Ok(Version::V5));
         assert_eq!(protocol_version("311"), Ok(Version::V311));
-        for bad in ["3.1", "31", "mqttv31", "4", "v5", "MQTTV5", ""] {
+        assert_eq!(protocol_version("mqttv31"), Ok(Version::V31));
+        for bad in ["3.2", "4", "v5", "MQTTV5", ""] {
             assert_eq!(
                 protocol_version(bad),
                 Err(Problem::ProtocolVersion),

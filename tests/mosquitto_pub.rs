@@ -68,6 +68,11 @@ const ROWS: &[Row] = &[
     row("-p {port} -t {t} -m v311 -V mqttv311 -q 2", 1),
     row("-p {port} -t {t} -m v5 -V mqttv5 -q 2", 1),
     row("-p {port} -t {t} -m v5 --protocol-version 5 -q 1", 1),
+    row("-p {port} -t {t} -m v31 -V mqttv31 -q 2", 1),
+    row(
+        "-p {pw} -t {t} -m v31 -V mqttv31 -q 1 -u alice -P {password} --will-topic {t}/will",
+        1,
+    ),
     row(
         "-p {port} -t {t} -m props -V mqttv5 -q 1 -D publish user-property k1 v1 \
          -D publish user-property k1 v2 -D publish content-type text/plain",

@@ -565,7 +565,7 @@ fn expected_words(kind: Kind) -> &'static str {
         Kind::Seconds => "a number of seconds",
         Kind::Count => "a whole number",
         Kind::Path | Kind::Text => "a string",
-        Kind::Version => "5 or \"3.1.1\" (a number, or a string)",
+        Kind::Version => "5, \"3.1.1\" or 3.1 (a number, or a string)",
         Kind::UserProperties => {
             "an object {\"key\": \"value\", ...} or a list of [\"key\", \"value\"] pairs"
         }
@@ -654,8 +654,8 @@ fn invalid(
         Problem::ProtocolVersion => {
             write!(
                 f,
-                "{origin} must be 5 or 3.1.1 (or mosquitto_pub's mqttv5, 311, mqttv311; MQTT 3.1, \
-                 mqttv31, is not supported: every broker that speaks it speaks 3.1.1)"
+                "{origin} must be 5, 3.1.1 or 3.1 (or mosquitto_pub's mqttv5, 311, mqttv311, 31, \
+                 mqttv31)"
             )?;
             got_it(f)
         }
