@@ -142,9 +142,9 @@ fn short_h_and_v_are_no_help_or_version() {
     result
         .expect(2)
         .expect_message("a value is required for '--protocol-version <VERSION>'");
-    run(mqtt_send().args(["-V", "mqttv31", "-t", "t", "-m", "x"]))
+    run(mqtt_send().args(["-V", "mqttv4", "-t", "t", "-m", "x"]))
         .expect(2)
-        .expect_message("--protocol-version must be 5 or 3.1.1");
+        .expect_message("--protocol-version must be 5, 3.1.1 or 3.1");
     run(mqtt_send().arg("-h"))
         .expect(2)
         .expect_message("a value is required for '--host <HOST>'");
