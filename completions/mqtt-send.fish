@@ -37,6 +37,13 @@ complete -c mqtt-send -l lines -d 'Batch: every line of the content is one messa
 false\t''"
 complete -c mqtt-send -l ndjson -d 'Batch: every line is a JSON message {"topic","content","qos","retain"} that may set the MQTT 5 properties too (by their config keys); missing fields come from the flags; empty lines are skipped [config: ndjson] [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c mqtt-send -l shadow -d 'AWS IoT device shadow: update, get or delete the shadow of --thing and wait for the shadow service\'s answer (exit 8 when it rejects the request); the topic is derived [config: shadow]' -r -f -a "update\t''
+get\t''
+delete\t''"
+complete -c mqtt-send -l thing -d 'The thing whose shadow --shadow works on [config: thing] [default: the client id]' -r
+complete -c mqtt-send -l shadow-name -d 'A named shadow of --thing (without it: the classic shadow) [config: shadow-name]' -r
+complete -c mqtt-send -l wait-response -d 'Subscribe to --response-topic first, publish with a fresh correlation data (MQTT 5), and wait for the reply; it goes into the meta object [config: wait-response] [default: false]' -r -f -a "true\t''
+false\t''"
 complete -c mqtt-send -l action -d 'Flint\'s action name; only "send" is accepted [config: action] [default: send]' -r
 complete -c mqtt-send -l generate -d 'Write the shell completions and the man page under DIR (for packagers and developers)' -r -F
 complete -c mqtt-send -s v -l verbose -d 'Log protocol events and decisions on stderr (never a secret)'

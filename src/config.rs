@@ -23,6 +23,8 @@ use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
 use crate::files::{ReadError, read_capped};
 use crate::json::Json;
 use crate::redact;
+use crate::request::Ask;
+use crate::shadow::{Operation, Shadow};
 use crate::values::{self, UserProperty};
 
 pub use crate::error::Origin;
@@ -94,6 +96,8 @@ pub struct Settings {
     pub properties: Properties,
     pub timeout: Duration,
     pub retries: u32,
+    /// A request that waits for its answer (`--shadow`, `--wait-response`).
+    pub ask: Option<Ask>,
 }
 
 /// TLS material and choices, as given (paths already resolved against the config's folder).
@@ -165,6 +169,7 @@ pub fn settings(
     // The defaults are a source, so every option that has one has a value here.
     const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
 
+    let ask = ask(&sources, &cli)?;
     let client_id_given = cli.client_id.is_some();
     // --host and --port replace the URL's host and port, whichever source gave the URL; the
     // scheme and the port it implies stay (`-b ssl://a -h b` is ssl://b:8883).
@@ -182,14 +187,19 @@ pub fn settings(
         (false, true) => Mode::Ndjson,
         (true, true) => return Err(ConfigError::TwoBatchModes),
     };
-    let topic = match cli.topic {
-        None if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
-        topic => topic,
+    let topic = match (&ask, cli.topic) {
+        (Some(Ask::Shadow(shadow)), _) => Some(shadow.topic()),
+        (_, None) if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
+        (_, topic) => topic,
     };
     let content = match (cli.content_file, cli.content) {
         (Some(path), _) if path.as_os_str() == "-" => Source::Stdin,
         (Some(path), _) => Source::File(path),
         (None, Some(text)) => Source::Inline(os_bytes(text)),
+        // A shadow get or delete needs no document: its clientToken is the request.
+        (None, None) if matches!(&ask, Some(Ask::Shadow(shadow)) if shadow.operation != Operation::Update) => {
+            Source::Inline(Vec::new())
+        }
         (None, None) => return Err(ConfigError::NoContent),
     };
 
@@ -209,8 +219,11 @@ pub fn settings(
         let version = sources
             .origin("protocol-version")
             .unwrap_or(Origin::Default);
+        // --wait-response subscribes to the response topic; under 3.1.1 it is not sent.
+        let waits = matches!(ask, Some(Ask::Response { .. }));
         if let Some(property) = cli::property_keys(sources.command)
             .into_iter()
+            .filter(|key| !(waits && *key == "response-topic"))
             .find_map(|key| sources.origin(key))
         {
             return Err(ConfigError::NeedsMqtt5 { property, version });
@@ -224,7 +237,10 @@ pub fn settings(
             .collect(),
         content_type: cli.content_type,
         message_expiry: cli.message_expiry,
-        response_topic: cli.response_topic,
+        // With --wait-response the request carries it (MQTT 5 only): see `request::Expect`.
+        response_topic: cli
+            .response_topic
+            .filter(|_| !matches!(ask, Some(Ask::Response { .. }))),
         correlation_data: cli.correlation_data.map(Bytes::from),
         payload_utf8: cli.payload_format.is_some(),
     };
@@ -251,8 +267,12 @@ pub fn settings(
         properties,
         topic,
         mode,
-        qos: cli.qos.expect(DEFAULTED),
+        qos: match ask {
+            Some(Ask::Shadow(_)) => Qos::AtLeastOnce,
+            _ => cli.qos.expect(DEFAULTED),
+        },
         retain: cli.retain.expect(DEFAULTED),
+        ask,
         content,
         username: cli.username,
         password,
@@ -260,6 +280,71 @@ pub fn settings(
         timeout: cli.timeout.expect(DEFAULTED),
         retries: cli.retries.expect(DEFAULTED),
     })
+}
+
+/// The request the settings ask for, if any: a shadow operation (whose thing is `--thing`, or
+/// the client id when one is given), or `--wait-response`; each is one message.
+fn ask(sources: &Sources<'_>, cli: &Cli) -> Result<Option<Ask>, ConfigError> {
+    let waits = cli.wait_response == Some(true);
+    let batch = cli.lines == Some(true) || cli.ndjson == Some(true);
+    let Some(operation) = cli.shadow else {
+        if let Some(origin) = ["thing", "shadow-name"]
+            .into_iter()
+            .find_map(|key| sources.origin(key))
+        {
+            return Err(ConfigError::ThingWithoutShadow { origin });
+        }
+        if !waits {
+            return Ok(None);
+        }
+        if batch {
+            return Err(ConfigError::RequestInBatch {
+                request: "--wait-response",
+            });
+        }
+        let topic = cli
+            .response_topic
+            .clone()
+            .ok_or(ConfigError::WaitResponseNeedsTopic)?;
+        return Ok(Some(Ask::Response { topic }));
+    };
+    if batch {
+        return Err(ConfigError::RequestInBatch {
+            request: "--shadow",
+        });
+    }
+    if waits {
+        return Err(ConfigError::RequestInBatch {
+            request: "--wait-response with --shadow (a shadow request already waits)",
+        });
+    }
+    if let Some(topic) = sources.origin("topic") {
+        return Err(ConfigError::ShadowWithTopic { topic });
+    }
+    if cli.retain == Some(true) {
+        return Err(ConfigError::ShadowRetain);
+    }
+    if let (Some(qos), Some(origin)) = (cli.qos, sources.origin("qos"))
+        && origin != Origin::Default
+        && qos != Qos::AtLeastOnce
+    {
+        return Err(ConfigError::ShadowQos {
+            qos: qos.level(),
+            origin,
+        });
+    }
+    let thing = match (&cli.thing, &cli.client_id) {
+        (Some(thing), _) => thing.clone(),
+        (None, Some(client_id)) => {
+            values::thing_name(client_id).map_err(|_| ConfigError::ShadowNeedsThing)?
+        }
+        (None, None) => return Err(ConfigError::ShadowNeedsThing),
+    };
+    Ok(Some(Ask::Shadow(Shadow {
+        operation,
+        thing,
+        name: cli.shadow_name.clone(),
+    })))
 }
 
 /// Where a layer of arguments came from, to say where a value came from.
@@ -1272,7 +1357,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 25, "{known:?}");
+                assert_eq!(known.len(), 29, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),

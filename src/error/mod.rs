@@ -151,6 +151,24 @@ pub enum Error {
         /// A bad line stopped the batch (rather than the broker or the network).
         stopped: bool,
     },
+    /// The broker refused a subscription a request needs (SUBACK 0x80 and above); nothing
+    /// was published.
+    SubscribeRefused {
+        broker: Broker,
+        filter: String,
+        code: u8,
+        version: Version,
+        reason_string: Option<String>,
+    },
+    /// The service behind the broker answered the request with a rejection (exit 8): the
+    /// shadow service's `code` and `message`.
+    ServiceRejected {
+        broker: Broker,
+        /// "the update of the classic shadow of thing \"lamp\"".
+        request: String,
+        code: Option<i64>,
+        message: Option<String>,
+    },
     /// The last of several attempts failed.
     GaveUp {
         error: Box<Error>,
@@ -187,6 +205,11 @@ impl Error {
                 ..
             } => Some(*code),
             Error::Rejected { reason, .. } => Some(*reason),
+            Error::SubscribeRefused {
+                code,
+                version: Version::V5,
+                ..
+            } => Some(*code),
             Error::Disconnected { reason, .. } => *reason,
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.reason_code(),
             Error::NeedsMqtt5 {
@@ -266,6 +289,8 @@ impl Error {
             | Error::ResetAfterDisconnect { .. } => Class::Dropped,
             Error::Interrupted { signal, .. } => signal.class(),
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.class(),
+            Error::SubscribeRefused { .. } => Class::Dropped,
+            Error::ServiceRejected { .. } => Class::Service,
         }
     }
 }
@@ -387,6 +412,23 @@ fn reason_words(
     Ok(())
 }
 
+/// What to do about a shadow service's rejection code, where there is something to say.
+fn service_advice(code: i64) -> Option<&'static str> {
+    Some(match code {
+        400 => "the document is not what the shadow service takes",
+        401 | 403 => "the policy of this certificate does not allow this shadow operation",
+        404 => "the thing or its shadow does not exist (check --thing and --shadow-name)",
+        409 => {
+            "the \"version\" in the document is not the shadow's current version: get the \
+             shadow (--shadow get) and try again with its version"
+        }
+        413 => "the document is larger than the shadow service takes (8 KB of state)",
+        429 => "too many requests in flight: try again later",
+        500 | 503 => "the shadow service failed: try again later",
+        _ => return None,
+    })
+}
+
 /// Payloads above this many bytes get the size hint: rumqttd's shipped limit is 20 480.
 pub const LARGE_PAYLOAD: usize = 16 * 1024;
 /// AWS IoT Core's payload limit.
@@ -401,6 +443,8 @@ pub enum Doing {
     SendingBatch,
     WaitingForAcknowledgements,
     Closing,
+    Subscribing,
+    WaitingForAnswer,
 }
 
 /// How long we waited before a deadline ended the run.
@@ -439,6 +483,19 @@ pub enum Step {
     Batch(BatchStatus),
     /// Everything is delivered; we are saying goodbye.
     Closing,
+    /// A request (a shadow operation, `--wait-response`) waits for `waiting_for`: before its
+    /// PUBLISH was written (`sent` false: subscribing), or after, acknowledged or not yet.
+    Request(Box<Pending>),
+}
+
+/// A request under way: what it is ("the shadow update", "the request"), what it waits for,
+/// whether its PUBLISH was written, and acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub what: String,
+    pub waiting_for: String,
+    pub sent: bool,
+    pub acknowledged: bool,
 }
 
 impl Step {
@@ -446,7 +503,11 @@ impl Step {
     pub fn connected(&self) -> bool {
         matches!(
             self,
-            Step::Sending | Step::AwaitingAck(_) | Step::Batch(_) | Step::Closing
+            Step::Sending
+                | Step::AwaitingAck(_)
+                | Step::Batch(_)
+                | Step::Closing
+                | Step::Request(_)
         )
     }
 }
@@ -493,6 +554,11 @@ pub enum InputError {
     Line {
         line: u64,
         problem: LineProblem,
+    },
+    /// A shadow request document that the shadow service would reject.
+    Document {
+        source: Source,
+        problem: crate::shadow::DocumentProblem,
     },
 }
 
@@ -807,6 +873,42 @@ impl fmt::Display for Error {
             Error::Interrupted { signal, situation } => {
                 write!(f, "interrupted by {} {situation}", signal.name())
             }
+            Error::SubscribeRefused {
+                broker,
+                filter,
+                code,
+                version,
+                reason_string,
+            } => {
+                write!(f, "{broker} refused the subscription to {filter} (SUBACK ")?;
+                match version {
+                    Version::V5 => reason_words(f, *code, reason_string)?,
+                    Version::V311 => write!(f, "0x{code:02x}: failure")?,
+                }
+                f.write_str(
+                    "); the answer could not be received, so nothing was published: check the \
+                     broker's access rules (on AWS IoT Core, a policy allowing iot:Subscribe \
+                     and iot:Receive on this topic)",
+                )
+            }
+            Error::ServiceRejected {
+                broker,
+                request,
+                code,
+                message,
+            } => {
+                write!(f, "the service behind {broker} rejected {request}")?;
+                match (code, message) {
+                    (Some(code), Some(message)) => write!(f, ": {code} {message}")?,
+                    (Some(code), None) => write!(f, ": {code}")?,
+                    (None, Some(message)) => write!(f, ": {message}")?,
+                    (None, None) => {}
+                }
+                if let Some(advice) = code.and_then(service_advice) {
+                    write!(f, "; {advice}")?;
+                }
+                Ok(())
+            }
             Error::Batch {
                 error,
                 status,
@@ -871,6 +973,8 @@ impl fmt::Display for Doing {
             Doing::SendingBatch => f.write_str("sending the batch"),
             Doing::WaitingForAcknowledgements => f.write_str("waiting for acknowledgements"),
             Doing::Closing => f.write_str("closing the connection"),
+            Doing::Subscribing => f.write_str("subscribing to the answer's topics"),
+            Doing::WaitingForAnswer => f.write_str("waiting for the answer to the request"),
         }
     }
 }
@@ -946,6 +1050,30 @@ impl fmt::Display for Situation {
                 f,
                 "closing the connection to {broker}; the QoS 0 message may not have arrived"
             ),
+            Step::Request(pending) if !pending.sent => write!(
+                f,
+                "subscribing to where {} comes, with {broker}; nothing was published",
+                pending.waiting_for
+            ),
+            Step::Request(pending) => {
+                let Pending {
+                    what,
+                    waiting_for,
+                    acknowledged,
+                    ..
+                } = pending.as_ref();
+                write!(f, "waiting for {waiting_for}: ")?;
+                if *acknowledged {
+                    write!(f, "{broker} acknowledged {what} (PUBACK)")?;
+                } else {
+                    write!(f, "{what} was sent to {broker}, not yet acknowledged,")?;
+                }
+                f.write_str(
+                    " but it was not confirmed; it may still take effect, so publishing it \
+                     again is not safe: find out first whether it did (for a shadow, \
+                     --shadow get)",
+                )
+            }
         }
     }
 }
@@ -1008,6 +1136,11 @@ impl fmt::Display for InputError {
                      out for binary payloads",
                 )
             }
+            InputError::Document { source, problem } => write!(
+                f,
+                "the shadow document from {} {problem}; nothing was sent",
+                source.describe()
+            ),
             InputError::Line { line, problem } => match problem {
                 LineProblem::NotJson(detail) => {
                     write!(f, "line {line} is not valid JSON: {detail}")
