@@ -16,5 +16,6 @@ mod readme;
 mod retries;
 mod secrets;
 mod send;
+mod shadow;
 mod signals;
 mod tls;

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod fault;
 pub mod fault5;
 pub mod servers;
+pub mod shadow;
 pub mod subscriber;
 pub mod tls_server;
 
