@@ -13,6 +13,7 @@ mod generated;
 mod hardening;
 mod mqtt5;
 mod readme;
+mod response;
 mod retries;
 mod secrets;
 mod send;
