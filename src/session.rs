@@ -7,7 +7,7 @@ use std::future::Future;
 
 use crate::codec::{Delivery, Hello, Incoming, Limits, Outgoing, Reply};
 use crate::config::{Mode, Settings};
-use crate::error::{Cause, Doing, Error, Hint, LARGE_PAYLOAD, Limit, Step};
+use crate::error::{Cause, Doing, Ending, Error, Hint, LARGE_PAYLOAD, Limit, Step, Unconfirmed};
 use crate::input::Input;
 use crate::log::verbose;
 use crate::message::{Message, Qos, Version};
@@ -601,12 +601,30 @@ pub async fn request(
         .map_err(|e| lost(settings, Doing::SendingPublish, e, state, first))?;
     state.written(wire.read_so_far());
     verbose!("waiting for {}", expect.waiting_for());
+    // Once acknowledged, a connection that ends before the answer leaves the request
+    // unconfirmed: it may still take effect (exit 6, never published again).
+    let unconfirmed = |state: &InFlight, ending: Ending| -> Option<Error> {
+        (state.tally().acknowledged > 0).then(|| {
+            Error::Unconfirmed(Box::new(Unconfirmed {
+                broker: settings.broker.clone(),
+                what: expect.what(),
+                waiting_for: expect.waiting_for(),
+                ending,
+            }))
+        })
+    };
     let mut stopped = None;
     loop {
-        let received = wire
-            .receive()
-            .await
-            .map_err(|e| lost(settings, Doing::WaitingForAnswer, e, state, first))?;
+        let received = match wire.receive().await {
+            Ok(received) => received,
+            Err(error) => {
+                let error = match unconfirmed(state, Ending::Lost(cause_of(&error))) {
+                    Some(unconfirmed) => unconfirmed,
+                    None => lost(settings, Doing::WaitingForAnswer, error, state, first),
+                };
+                return Err(error);
+            }
+        };
         match received {
             (Incoming::Publish(delivery), _) => {
                 take_delivery(wire, &delivery)?;
@@ -618,6 +636,20 @@ pub async fn request(
                     return Ok(answer);
                 }
             }
+            (
+                Incoming::Disconnect {
+                    reason,
+                    reason_string,
+                    ..
+                },
+                _,
+            ) if state.tally().acknowledged > 0 => {
+                let ending = Ending::Disconnect {
+                    reason: (version == Version::V5).then_some(reason),
+                    reason_string,
+                };
+                return Err(unconfirmed(state, ending).expect("acknowledged"));
+            }
             received => {
                 acknowledge(settings, received, state, wire, &mut stopped)?;
                 if let Some(error) = stopped {
@@ -625,10 +657,14 @@ pub async fn request(
                 }
             }
         }
-        if wire.queued() > 0 {
-            wire.flush()
-                .await
-                .map_err(|e| lost(settings, Doing::WaitingForAnswer, e, state, first))?;
+        if wire.queued() > 0
+            && let Err(error) = wire.flush().await
+        {
+            let error = match unconfirmed(state, Ending::Lost(cause_of(&error))) {
+                Some(unconfirmed) => unconfirmed,
+                None => lost(settings, Doing::WaitingForAnswer, error, state, first),
+            };
+            return Err(error);
         }
     }
 }
@@ -682,6 +718,17 @@ pub async fn close(
             );
             Ok(())
         }
+    }
+}
+
+/// [`cause`] of an error still needed afterwards.
+fn cause_of(error: &WireError) -> Cause {
+    match error {
+        WireError::Closed { mid_packet } => Cause::Closed {
+            mid_packet: *mid_packet,
+        },
+        WireError::Malformed(what) => Cause::Malformed(what.clone()),
+        WireError::Io(e) => cause(WireError::Io(std::io::Error::new(e.kind(), e.to_string()))),
     }
 }
 

@@ -289,6 +289,32 @@ fn a_refused_subscription_publishes_nothing() {
 }
 
 #[test]
+fn a_connection_lost_after_the_puback_leaves_the_update_unconfirmed() {
+    let aws = scripted_aws(Suback::ClosesAfterPuback);
+    let mut command = mqtt_send();
+    command.args([
+        "-b",
+        &aws.url(),
+        "--shadow",
+        "update",
+        "--thing",
+        "lamp",
+        "-m",
+        ON,
+    ]);
+    let run = run(command.args(["--retries", "2"]));
+    run.expect(6)
+        .expect_message("acknowledged the shadow update (PUBACK), then closed the connection")
+        .expect_message("publishing it again is not safe");
+    assert_eq!(run.meta["attempts"], 1);
+    assert_eq!(
+        aws.transcripts().len(),
+        1,
+        "one connection: never published again"
+    );
+}
+
+#[test]
 fn documents_aws_would_reject_are_exit_2_before_connecting() {
     let nobody = SilentServer::start();
     let deep = r#"{"state":{"desired":{"a":{"b":{"c":{"d":{"e":{"f":{"g":1}}}}}}}}}"#;

@@ -169,6 +169,9 @@ pub enum Error {
         code: Option<i64>,
         message: Option<String>,
     },
+    /// A request the broker acknowledged, whose answer never came: the connection ended first
+    /// (exit 6, like no answer before the deadline).
+    Unconfirmed(Box<Unconfirmed>),
     /// The last of several attempts failed.
     GaveUp {
         error: Box<Error>,
@@ -211,6 +214,10 @@ impl Error {
                 ..
             } => Some(*code),
             Error::Disconnected { reason, .. } => *reason,
+            Error::Unconfirmed(unconfirmed) => match unconfirmed.ending {
+                Ending::Disconnect { reason, .. } => reason,
+                Ending::Lost(_) => None,
+            },
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.reason_code(),
             Error::NeedsMqtt5 {
                 refusal: Some(error),
@@ -290,6 +297,8 @@ impl Error {
             Error::Interrupted { signal, .. } => signal.class(),
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.class(),
             Error::SubscribeRefused { .. } => Class::Dropped,
+            // Like a deadline while waiting for the answer: it may or may not take effect.
+            Error::Unconfirmed(_) => Class::Timeout,
             Error::ServiceRejected { .. } => Class::Service,
         }
     }
@@ -486,6 +495,27 @@ pub enum Step {
     /// A request (a shadow operation, `--wait-response`) waits for `waiting_for`: before its
     /// PUBLISH was written (`sent` false: subscribing), or after, acknowledged or not yet.
     Request(Box<Pending>),
+}
+
+/// A request the broker acknowledged, and how the connection ended before its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unconfirmed {
+    pub broker: Broker,
+    /// "the shadow update", "the request".
+    pub what: String,
+    pub waiting_for: String,
+    pub ending: Ending,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Lost(Cause),
+    /// The broker sent DISCONNECT; MQTT 5: with this reason.
+    Disconnect {
+        reason: Option<u8>,
+        reason_string: Option<String>,
+    },
 }
 
 /// A request under way: what it is ("the shadow update", "the request"), what it waits for,
@@ -889,6 +919,39 @@ impl fmt::Display for Error {
                     "); the answer could not be received, so nothing was published: check the \
                      broker's access rules (on AWS IoT Core, a policy allowing iot:Subscribe \
                      and iot:Receive on this topic)",
+                )
+            }
+            Error::Unconfirmed(unconfirmed) => {
+                let Unconfirmed {
+                    broker,
+                    what,
+                    waiting_for,
+                    ending,
+                } = unconfirmed.as_ref();
+                write!(f, "{broker} acknowledged {what} (PUBACK), then ")?;
+                match ending {
+                    Ending::Lost(Cause::Closed { .. }) => f.write_str("closed the connection")?,
+                    Ending::Lost(Cause::Malformed(what)) => {
+                        write!(f, "sent a malformed packet ({what})")?
+                    }
+                    Ending::Lost(Cause::Io(reason)) => {
+                        write!(f, "the connection failed ({reason})")?
+                    }
+                    Ending::Disconnect {
+                        reason: Some(code),
+                        reason_string,
+                    } => {
+                        f.write_str("sent DISCONNECT (")?;
+                        reason_words(f, *code, reason_string)?;
+                        f.write_str(")")?;
+                    }
+                    Ending::Disconnect { reason: None, .. } => f.write_str("sent DISCONNECT")?,
+                }
+                write!(
+                    f,
+                    " before {waiting_for} came: {what} was not confirmed; it may still take \
+                     effect, so publishing it again is not safe: find out first whether it did \
+                     (for a shadow, --shadow get)"
                 )
             }
             Error::ServiceRejected {

@@ -276,12 +276,15 @@ fn serve(
     }
 }
 
-/// How the scripted AWS answers a SUBSCRIBE.
+/// What the scripted AWS does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suback {
+    /// Grants the SUBSCRIBE; the answer to a request comes before its PUBACK.
     Granted,
     /// This return code (3.1.1: 0x80) or reason code (5) for every filter.
     Refused(u8),
+    /// Grants the SUBSCRIBE, acknowledges the request and closes the connection: no answer.
+    ClosesAfterPuback,
 }
 
 /// A scripted AWS IoT endpoint (MQTT 3.1.1 and 5, plain TCP): SUBACK as scripted, and the
@@ -374,8 +377,8 @@ fn serve_scripted(
                     let length = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
                     at += 2 + length + 1;
                     codes.push(match suback {
-                        Suback::Granted => 1,
                         Suback::Refused(code) => code,
+                        Suback::Granted | Suback::ClosesAfterPuback => 1,
                     });
                 }
                 let mut answer = body[..2].to_vec();
@@ -404,10 +407,11 @@ fn serve_scripted(
                     at += size + length;
                 }
                 let payload = Bytes::copy_from_slice(&body[at..]);
-                let answers = shadows
-                    .lock()
-                    .unwrap()
-                    .answer(&topic, &payload, Behaviour::Aws);
+                let behaviour = match suback {
+                    Suback::ClosesAfterPuback => Behaviour::Never,
+                    _ => Behaviour::Aws,
+                };
+                let answers = shadows.lock().unwrap().answer(&topic, &payload, behaviour);
                 // The answer first, QoS 0, then the PUBACK.
                 for (topic, payload) in answers {
                     let mut out = (topic.len() as u16).to_be_bytes().to_vec();
@@ -420,6 +424,9 @@ fn serve_scripted(
                 }
                 if qos > 0 {
                     stream.write_all(&[0x40, 2, pkid[0], pkid[1]])?;
+                }
+                if suback == Suback::ClosesAfterPuback {
+                    return Ok(());
                 }
             }
             4 => log("PUBACK".into()),
