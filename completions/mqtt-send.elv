@@ -63,7 +63,7 @@ set edit:completion:arg-completer[mqtt-send] = {|@words|
             cand --shadow 'AWS IoT device shadow: update, get or delete the shadow of --thing and wait for the shadow service''s answer (exit 8 when it rejects the request); the topic is derived [config: shadow]'
             cand --thing 'The thing whose shadow --shadow works on [config: thing] [default: the client id]'
             cand --shadow-name 'A named shadow of --thing (without it: the classic shadow) [config: shadow-name]'
-            cand --wait-response 'Subscribe to --response-topic first, publish with a fresh correlation data (MQTT 5), and wait for the reply; it goes into the meta object [config: wait-response] [default: false]'
+            cand --wait-response 'Subscribe to --response-topic first, publish with it and a correlation data (MQTT 5: --correlation-data, or a fresh one), and wait for the reply; it goes into the meta object [config: wait-response] [default: false]'
             cand --action 'Flint''s action name; only "send" is accepted [config: action] [default: send]'
             cand --generate 'Write the shell completions and the man page under DIR (for packagers and developers)'
             cand -v 'Log protocol events and decisions on stderr (never a secret)'

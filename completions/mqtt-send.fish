@@ -42,7 +42,7 @@ get\t''
 delete\t''"
 complete -c mqtt-send -l thing -d 'The thing whose shadow --shadow works on [config: thing] [default: the client id]' -r
 complete -c mqtt-send -l shadow-name -d 'A named shadow of --thing (without it: the classic shadow) [config: shadow-name]' -r
-complete -c mqtt-send -l wait-response -d 'Subscribe to --response-topic first, publish with a fresh correlation data (MQTT 5), and wait for the reply; it goes into the meta object [config: wait-response] [default: false]' -r -f -a "true\t''
+complete -c mqtt-send -l wait-response -d 'Subscribe to --response-topic first, publish with it and a correlation data (MQTT 5: --correlation-data, or a fresh one), and wait for the reply; it goes into the meta object [config: wait-response] [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c mqtt-send -l action -d 'Flint\'s action name; only "send" is accepted [config: action] [default: send]' -r
 complete -c mqtt-send -l generate -d 'Write the shell completions and the man page under DIR (for packagers and developers)' -r -F

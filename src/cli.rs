@@ -239,8 +239,8 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", value_parser = values::shadow_name, help_heading = REQUESTS)]
     pub shadow_name: Option<String>,
 
-    /// Subscribe to --response-topic first, publish with a fresh correlation data (MQTT 5),
-    /// and wait for the reply; it goes into the meta object
+    /// Subscribe to --response-topic first, publish with it and a correlation data (MQTT 5:
+    /// --correlation-data, or a fresh one), and wait for the reply; it goes into the meta object
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
           help_heading = REQUESTS)]
     pub wait_response: Option<bool>,

@@ -260,17 +260,19 @@ fn batch_status(progress: &Progress) -> BatchStatus {
 
 /// Where the run is, in the terms of a single message or of a batch.
 fn situation(settings: &Settings, progress: &Progress) -> Situation {
-    let step = match &progress.step {
-        Step::Sending if progress.expect.is_some() => {
-            let expect = progress.expect.as_ref().expect("checked");
-            let tally = progress.state.tally();
-            Step::Request(Box::new(Pending {
+    if let (Step::Sending, Some(expect)) = (&progress.step, &progress.expect) {
+        let tally = progress.state.tally();
+        return Situation {
+            broker: Some(settings.broker.clone()),
+            step: Step::Request(Box::new(Pending {
                 what: expect.what(),
                 waiting_for: expect.waiting_for(),
                 sent: tally.messages > 0,
                 acknowledged: tally.acknowledged > 0,
-            }))
-        }
+            })),
+        };
+    }
+    let step = match &progress.step {
         Step::Sending if settings.mode != Mode::Single => Step::Batch(batch_status(progress)),
         Step::Sending => match progress.state.awaiting_one() {
             Some(awaiting) if progress.state.tally().messages > 0 => {

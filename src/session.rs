@@ -519,14 +519,17 @@ pub async fn request(
     })
     .map_err(|e| Error::Internal(format!("cannot encode SUBSCRIBE: {e}")))?;
     verbose!("sent SUBSCRIBE: {} at QoS 1", filters.join(", "));
-    wire.flush()
-        .await
-        .map_err(|e| lost(settings, Doing::Subscribing, e, state, first))?;
+    // Nothing is published yet: no hints about the message, no "not acknowledged".
+    let subscribing = |error| Error::Lost {
+        broker: settings.broker.clone(),
+        doing: Doing::Subscribing,
+        cause: cause(error),
+        single: false,
+        hints: Vec::new(),
+    };
+    wire.flush().await.map_err(subscribing)?;
     loop {
-        let received = wire
-            .receive()
-            .await
-            .map_err(|e| lost(settings, Doing::Subscribing, e, state, first))?;
+        let received = wire.receive().await.map_err(subscribing)?;
         match received {
             (Incoming::SubAck(suback), _) if suback.pkid == pkid => {
                 let refused = suback
@@ -569,9 +572,7 @@ pub async fn request(
             (packet, _) => verbose!("ignoring {} while waiting for SUBACK", packet.name()),
         }
         if wire.queued() > 0 {
-            wire.flush()
-                .await
-                .map_err(|e| lost(settings, Doing::Subscribing, e, state, first))?;
+            wire.flush().await.map_err(subscribing)?;
         }
     }
 
@@ -603,27 +604,22 @@ pub async fn request(
     verbose!("waiting for {}", expect.waiting_for());
     // Once acknowledged, a connection that ends before the answer leaves the request
     // unconfirmed: it may still take effect (exit 6, never published again).
-    let unconfirmed = |state: &InFlight, ending: Ending| -> Option<Error> {
-        (state.tally().acknowledged > 0).then(|| {
-            Error::Unconfirmed(Box::new(Unconfirmed {
-                broker: settings.broker.clone(),
-                what: expect.what(),
-                waiting_for: expect.waiting_for(),
-                ending,
-            }))
-        })
+    let unconfirmed = |ending: Ending| {
+        Error::Unconfirmed(Box::new(Unconfirmed {
+            broker: settings.broker.clone(),
+            what: expect.what(),
+            waiting_for: expect.waiting_for(),
+            ending,
+        }))
     };
     let mut stopped = None;
     loop {
         let received = match wire.receive().await {
             Ok(received) => received,
-            Err(error) => {
-                let error = match unconfirmed(state, Ending::Lost(cause_of(&error))) {
-                    Some(unconfirmed) => unconfirmed,
-                    None => lost(settings, Doing::WaitingForAnswer, error, state, first),
-                };
-                return Err(error);
+            Err(error) if state.tally().acknowledged > 0 => {
+                return Err(unconfirmed(Ending::Lost(cause(error))));
             }
+            Err(error) => return Err(lost(settings, Doing::WaitingForAnswer, error, state, first)),
         };
         match received {
             (Incoming::Publish(delivery), _) => {
@@ -648,7 +644,7 @@ pub async fn request(
                     reason: (version == Version::V5).then_some(reason),
                     reason_string,
                 };
-                return Err(unconfirmed(state, ending).expect("acknowledged"));
+                return Err(unconfirmed(ending));
             }
             received => {
                 acknowledge(settings, received, state, wire, &mut stopped)?;
@@ -660,11 +656,10 @@ pub async fn request(
         if wire.queued() > 0
             && let Err(error) = wire.flush().await
         {
-            let error = match unconfirmed(state, Ending::Lost(cause_of(&error))) {
-                Some(unconfirmed) => unconfirmed,
-                None => lost(settings, Doing::WaitingForAnswer, error, state, first),
-            };
-            return Err(error);
+            return Err(match state.tally().acknowledged {
+                0 => lost(settings, Doing::WaitingForAnswer, error, state, first),
+                _ => unconfirmed(Ending::Lost(cause(error))),
+            });
         }
     }
 }
@@ -718,17 +713,6 @@ pub async fn close(
             );
             Ok(())
         }
-    }
-}
-
-/// [`cause`] of an error still needed afterwards.
-fn cause_of(error: &WireError) -> Cause {
-    match error {
-        WireError::Closed { mid_packet } => Cause::Closed {
-            mid_packet: *mid_packet,
-        },
-        WireError::Malformed(what) => Cause::Malformed(what.clone()),
-        WireError::Io(e) => cause(WireError::Io(std::io::Error::new(e.kind(), e.to_string()))),
     }
 }
 

@@ -289,6 +289,21 @@ fn a_refused_subscription_publishes_nothing() {
 }
 
 #[test]
+fn a_connection_closed_at_the_subscribe_publishes_nothing() {
+    let aws = scripted_aws(Suback::ClosesOnSubscribe);
+    let run = shadow(&aws.url(), "update", &["-m", ON, "-V", "3.1.1"]);
+    run.expect(7)
+        .expect_message("closed the connection while we were subscribing")
+        .expect_message("iot:Subscribe")
+        .expect_message("nothing was published");
+    assert!(
+        !run.message().contains("not acknowledged"),
+        "{}",
+        run.message()
+    );
+}
+
+#[test]
 fn a_connection_lost_after_the_puback_leaves_the_update_unconfirmed() {
     let aws = scripted_aws(Suback::ClosesAfterPuback);
     let mut command = mqtt_send();

@@ -1036,7 +1036,12 @@ impl fmt::Display for Doing {
             Doing::SendingBatch => f.write_str("sending the batch"),
             Doing::WaitingForAcknowledgements => f.write_str("waiting for acknowledgements"),
             Doing::Closing => f.write_str("closing the connection"),
-            Doing::Subscribing => f.write_str("subscribing to the answer's topics"),
+            Doing::Subscribing => f.write_str(
+                "subscribing to where the answer comes, before publishing anything (a broker \
+                 that does not let this client subscribe there may close the connection: on AWS \
+                 IoT Core, a policy without iot:Subscribe on the topic filter); nothing was \
+                 published",
+            ),
             Doing::WaitingForAnswer => f.write_str("waiting for the answer to the request"),
         }
     }

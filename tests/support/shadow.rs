@@ -285,6 +285,9 @@ pub enum Suback {
     Refused(u8),
     /// Grants the SUBSCRIBE, acknowledges the request and closes the connection: no answer.
     ClosesAfterPuback,
+    /// Closes the connection on SUBSCRIBE (AWS IoT Core does, under MQTT 3.1.1, when the policy
+    /// does not allow iot:Subscribe).
+    ClosesOnSubscribe,
 }
 
 /// A scripted AWS IoT endpoint (MQTT 3.1.1 and 5, plain TCP): SUBACK as scripted, and the
@@ -367,6 +370,9 @@ fn serve_scripted(
         match first >> 4 {
             8 => {
                 log("SUBSCRIBE".into());
+                if suback == Suback::ClosesOnSubscribe {
+                    return Ok(());
+                }
                 let mut at = 2;
                 if v5 {
                     let (length, size) = varint(&body[2..]);
@@ -378,7 +384,7 @@ fn serve_scripted(
                     at += 2 + length + 1;
                     codes.push(match suback {
                         Suback::Refused(code) => code,
-                        Suback::Granted | Suback::ClosesAfterPuback => 1,
+                        _ => 1,
                     });
                 }
                 let mut answer = body[..2].to_vec();
