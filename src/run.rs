@@ -266,6 +266,7 @@ fn situation(settings: &Settings, progress: &Progress) -> Situation {
             broker: Some(settings.broker.clone()),
             step: Step::Request(Box::new(Pending {
                 what: expect.what(),
+                ack: session::ack_name(single_message(progress).map_or(settings.qos, |m| m.qos)),
                 waiting_for: expect.waiting_for(),
                 sent: tally.messages > 0,
                 acknowledged: tally.acknowledged > 0,

@@ -608,6 +608,7 @@ pub async fn request(
         Error::Unconfirmed(Box::new(Unconfirmed {
             broker: settings.broker.clone(),
             what: expect.what(),
+            ack: ack_name(message.qos),
             waiting_for: expect.waiting_for(),
             ending,
         }))
@@ -653,14 +654,25 @@ pub async fn request(
                 }
             }
         }
-        if wire.queued() > 0
-            && let Err(error) = wire.flush().await
-        {
-            return Err(match state.tally().acknowledged {
-                0 => lost(settings, Doing::WaitingForAnswer, error, state, first),
-                _ => unconfirmed(Ending::Lost(cause(error))),
-            });
+        if wire.queued() > 0 {
+            if let Err(error) = wire.flush().await {
+                return Err(match state.tally().acknowledged {
+                    0 => lost(settings, Doing::WaitingForAnswer, error, state, first),
+                    _ => unconfirmed(Ending::Lost(cause(error))),
+                });
+            }
+            // A PUBREL counts as written from here: its PUBCOMP must come after it.
+            state.written(wire.read_so_far());
         }
+    }
+}
+
+/// The acknowledgement that completes a message at `qos` (QoS 0 has none: it is written).
+pub fn ack_name(qos: Qos) -> &'static str {
+    match qos {
+        Qos::AtMostOnce => "written",
+        Qos::AtLeastOnce => "PUBACK",
+        Qos::ExactlyOnce => "PUBCOMP",
     }
 }
 

@@ -84,11 +84,34 @@ fn under_311_the_first_message_on_the_topic_is_the_reply() {
 #[test]
 fn no_reply_in_time_is_exit_6() {
     let broker = Mosquitto::start();
-    let run = ask(&broker.url(), &["--timeout", "1"]);
-    run.expect(6)
+    let first = ask(&broker.url(), &["--timeout", "1"]);
+    first
+        .expect(6)
         .expect_message("waiting for a response on svc/answer")
         .expect_message("acknowledged the request (PUBACK) but it was not confirmed");
-    assert!(run.meta.get("response").is_none());
+    assert!(first.meta.get("response").is_none());
+    // At QoS 2 the acknowledgement is PUBCOMP.
+    let mut command = mqtt_send();
+    command.args([
+        "-b",
+        &broker.url(),
+        "-t",
+        "svc/ask",
+        "-m",
+        "ping",
+        "-q",
+        "2",
+    ]);
+    command.args([
+        "--response-topic",
+        "svc/answer",
+        "--wait-response",
+        "--timeout",
+        "1",
+    ]);
+    run(&mut command)
+        .expect(6)
+        .expect_message("acknowledged the request (PUBCOMP) but it was not confirmed");
 }
 
 #[test]

@@ -503,6 +503,8 @@ pub struct Unconfirmed {
     pub broker: Broker,
     /// "the shadow update", "the request".
     pub what: String,
+    /// The acknowledgement it got: PUBACK (QoS 1) or PUBCOMP (QoS 2).
+    pub ack: &'static str,
     pub waiting_for: String,
     pub ending: Ending,
 }
@@ -523,6 +525,8 @@ pub enum Ending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     pub what: String,
+    /// The acknowledgement it waits for, or got: PUBACK (QoS 1) or PUBCOMP (QoS 2).
+    pub ack: &'static str,
     pub waiting_for: String,
     pub sent: bool,
     pub acknowledged: bool,
@@ -925,10 +929,11 @@ impl fmt::Display for Error {
                 let Unconfirmed {
                     broker,
                     what,
+                    ack,
                     waiting_for,
                     ending,
                 } = unconfirmed.as_ref();
-                write!(f, "{broker} acknowledged {what} (PUBACK), then ")?;
+                write!(f, "{broker} acknowledged {what} ({ack}), then ")?;
                 match ending {
                     Ending::Lost(Cause::Closed { .. }) => f.write_str("closed the connection")?,
                     Ending::Lost(Cause::Malformed(what)) => {
@@ -1126,13 +1131,14 @@ impl fmt::Display for Situation {
             Step::Request(pending) => {
                 let Pending {
                     what,
+                    ack,
                     waiting_for,
                     acknowledged,
                     ..
                 } = pending.as_ref();
                 write!(f, "waiting for {waiting_for}: ")?;
                 if *acknowledged {
-                    write!(f, "{broker} acknowledged {what} (PUBACK)")?;
+                    write!(f, "{broker} acknowledged {what} ({ack})")?;
                 } else {
                     write!(f, "{what} was sent to {broker}, not yet acknowledged,")?;
                 }
