@@ -23,7 +23,7 @@ _mqtt__send() {
 
     case "${cmd}" in
         mqtt__send)
-            opts="-c -b -h -p -i -I -L -k -x -V -t -q -m -f -s -l -n -r -D -u -P -d -v --config --broker --host --port --id --client-id --id-prefix --url --unix --keepalive --session-expiry-interval --nodelay --protocol-version --topic --qos --message --content --file --content-file --stdin-file --stdin-line --null-message --repeat --repeat-delay --retain --user-property --content-type --message-expiry --response-topic --correlation-data --payload-format --property --will-topic --will-payload --will-qos --will-retain --username --pw --password --password-file --cafile --root-ca-crt --capath --tls-use-os-certs --cert --certificate --key --private-key --use-certificate --tls-alpn --alpn --tls-version --timeout --retries --lines --ndjson --debug --verbose --quiet --help --version"
+            opts="-c -b -h -p -i -I -L -k -x -V -t -q -m -f -s -l -n -r -D -u -P -d -v --config --broker --host --port --id --client-id --id-prefix --url --unix --keepalive --session-expiry-interval --nodelay --protocol-version --topic --qos --message --content --file --content-file --stdin-file --stdin-line --null-message --repeat --repeat-delay --retain --user-property --content-type --message-expiry --response-topic --correlation-data --payload-format --property --will-topic --will-payload --will-qos --will-retain --username --pw --password --password-file --cafile --root-ca-crt --capath --tls-use-os-certs --cert --certificate --key --private-key --use-certificate --tls-alpn --alpn --tls-version --timeout --retries --lines --ndjson --shadow --thing --shadow-name --wait-response --debug --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +306,22 @@ _mqtt__send() {
                     return 0
                     ;;
                 --ndjson)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --shadow)
+                    COMPREPLY=($(compgen -W "update get delete" -- "${cur}"))
+                    return 0
+                    ;;
+                --thing)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shadow-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-response)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
                     return 0
                     ;;

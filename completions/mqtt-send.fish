@@ -61,6 +61,13 @@ complete -c mqtt-send -l lines -d 'Batch: every line of the content is one messa
 false\t''"
 complete -c mqtt-send -l ndjson -d 'Batch: every line is a JSON message {"topic","content","qos","retain"} that may set the MQTT 5 properties too (by their config keys); missing fields come from the flags; empty lines are skipped [config: ndjson] [default: false]' -r -f -a "true\t''
 false\t''"
+complete -c mqtt-send -l shadow -d 'AWS IoT device shadow: update, get or delete the shadow of --thing and wait for the shadow service\'s answer (exit 8 when it rejects the request); the topic is derived [config: shadow]' -r -f -a "update\t''
+get\t''
+delete\t''"
+complete -c mqtt-send -l thing -d 'The thing whose shadow --shadow works on [config: thing] [default: the client id]' -r
+complete -c mqtt-send -l shadow-name -d 'A named shadow of --thing (without it: the classic shadow) [config: shadow-name]' -r
+complete -c mqtt-send -l wait-response -d 'Subscribe to --response-topic first, publish with it and a correlation data (MQTT 5: --correlation-data, or a fresh one), and wait for the reply; it goes into the meta object [config: wait-response] [default: false]' -r -f -a "true\t''
+false\t''"
 complete -c mqtt-send -l nodelay -d 'Accepted for mosquitto_pub: mqtt-send always turns off Nagle\'s algorithm'
 complete -c mqtt-send -s s -l stdin-file -d 'The message is all of stdin (-f -)'
 complete -c mqtt-send -s l -l stdin-line -d 'Every line of stdin is a message (--lines -f -)'

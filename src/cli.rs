@@ -14,6 +14,7 @@ use clap::{Arg, ArgAction, Command, CommandFactory, Parser};
 
 use crate::broker::{Broker, DEFAULT_BROKER, Host};
 use crate::error::{Kind, Problem};
+use crate::shadow::Operation;
 use crate::values::{self, MqttUrl, PayloadFormat, Secret, TlsVersion, UserProperty};
 
 const EXAMPLES: &str = "\
@@ -24,10 +25,14 @@ Examples:
   mqtt-send -t logs/raw -f payload.bin
   mqtt-send -h broker.lan -p 1884 -t sensors/room1 -m 21.5
   mqtt-send -t jobs/done -m '{\"ok\":true}' --content-type application/json --user-property job=42
+  mqtt-send -c aws.json --shadow update --thing lamp -m '{\"state\":{\"desired\":{\"on\":true}}}'
+  mqtt-send -t svc/ask -m ping --response-topic svc/answer --wait-response
 
 Exit status: 0 published (acknowledged), 2 usage/config, 3 could not connect, 4 TLS,
-5 refused by the broker, 6 timed out, 7 publish dropped by the broker, 1 internal error,
-130 interrupted (SIGINT), 143 terminated (SIGTERM).
+5 refused by the broker, 6 timed out (a request: acknowledged but not answered), 7 publish
+dropped by the broker, 8 the service rejected the request (the broker took the message and
+the service that handles it said no), 1 internal error, 130 interrupted (SIGINT),
+143 terminated (SIGTERM).
 One JSON meta object ({\"exit-code\":N,\"message\":...}) is printed on stdout.";
 
 const DESCRIPTION: &str = "\
@@ -337,6 +342,27 @@ pub struct Cli {
           help_heading = "Behaviour")]
     pub ndjson: Option<bool>,
 
+    /// AWS IoT device shadow: update, get or delete the shadow of --thing and wait for the
+    /// shadow service's answer (exit 8 when it rejects the request); the topic is derived
+    #[arg(long, value_name = "OPERATION",
+          value_parser = OneOf { rule: values::shadow_operation, names: Operation::NAMES },
+          help_heading = REQUESTS)]
+    pub shadow: Option<Operation>,
+
+    /// The thing whose shadow --shadow works on
+    #[arg(long, value_name = "NAME", value_parser = values::thing_name, help_heading = REQUESTS)]
+    pub thing: Option<String>,
+
+    /// A named shadow of --thing (without it: the classic shadow)
+    #[arg(long, value_name = "NAME", value_parser = values::shadow_name, help_heading = REQUESTS)]
+    pub shadow_name: Option<String>,
+
+    /// Subscribe to --response-topic first, publish with it and a correlation data (MQTT 5:
+    /// --correlation-data, or a fresh one), and wait for the reply; it goes into the meta object
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          help_heading = REQUESTS)]
+    pub wait_response: Option<bool>,
+
     /// Flint's action name; only "send" is accepted
     #[arg(long, value_name = "NAME", value_parser = values::action, hide = true)]
     #[allow(dead_code)] // a config key of Flint's: its value parser is all there is to it
@@ -368,6 +394,9 @@ pub struct Cli {
     #[arg(long, action = ArgAction::Version)]
     pub version: Option<bool>,
 }
+
+/// The help heading of the options that wait for an answer to the message.
+pub const REQUESTS: &str = "Requests";
 
 /// The help heading of the MQTT 5 properties of a message: these options are the properties.
 pub const PROPERTIES: &str = "MQTT 5 properties";
@@ -585,6 +614,8 @@ pub const DEFAULTS: &[(&str, Fallback)] = &[
         "session-expiry-interval",
         Fallback::Described("0: the session ends with the connection"),
     ),
+    ("thing", Fallback::Described("the client id")),
+    ("wait-response", Fallback::Value("false")),
     ("timeout", Fallback::Value("30")),
     ("tls-use-os-certs", Fallback::Value("false")),
     ("use-certificate", Fallback::Value("false")),

@@ -6,11 +6,11 @@
 //! CONNECT; reason codes it has no name for), and CONNACK codes MQTT 3.1.1 does not define
 //! (AWS documents 7) must reach the user as numbers.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 pub use crate::message::Version;
 use crate::message::{
-    ConnectProperties, DisconnectProperties, MAX_REMAINING_LENGTH, Message, Will,
+    ConnectProperties, DisconnectProperties, MAX_REMAINING_LENGTH, Message, Properties, Qos, Will,
 };
 
 /// The largest packet MQTT can frame: the remaining length plus up to 5 header bytes.
@@ -45,6 +45,15 @@ pub enum Outgoing<'a> {
     PingReq,
     /// With its MQTT 5 properties (none under 3.1.1).
     Disconnect(&'a DisconnectProperties),
+    /// SUBSCRIBE to `filters`, each at `qos`. Under MQTT 5 retained messages are not sent
+    /// (Retain Handling 2): a request waits for an answer to itself, not for an old one.
+    Subscribe {
+        pkid: u16,
+        filters: &'a [String],
+        qos: Qos,
+    },
+    /// PUBACK for a QoS 1 PUBLISH the broker sent us.
+    PubAck(u16),
 }
 
 /// What the broker's CONNACK says.
@@ -81,6 +90,10 @@ pub enum Incoming {
     PubAck(Reply),
     PubRec(Reply),
     PubComp(Reply),
+    /// SUBACK: one return code (3.1.1) or reason code (5) per filter; 0x80 and above refuse.
+    SubAck(SubAck),
+    /// A message the broker forwards to us (what we subscribed to).
+    Publish(Delivery),
     Disconnect {
         reason: u8,
         reason_string: Option<String>,
@@ -98,9 +111,33 @@ pub struct Reply {
     pub reason_string: Option<String>,
 }
 
+/// What SUBACK says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubAck {
+    pub pkid: u16,
+    /// One per filter, in the order subscribed: the QoS granted, or 0x80 and above (refused).
+    pub codes: Vec<u8>,
+    pub reason_string: Option<String>,
+}
+
+/// A PUBLISH from the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub topic: String,
+    pub qos: u8,
+    /// 0 for QoS 0.
+    pub pkid: u16,
+    pub retain: bool,
+    pub payload: Bytes,
+    /// MQTT 5 only (the Subscription Identifier and Topic Alias are read and dropped).
+    pub properties: Properties,
+}
+
 impl Incoming {
     pub fn name(&self) -> &'static str {
         match self {
+            Incoming::SubAck(_) => "SUBACK",
+            Incoming::Publish(_) => "PUBLISH",
             Incoming::ConnAck(_) => "CONNACK",
             Incoming::PubAck(_) => "PUBACK",
             Incoming::PubRec(_) => "PUBREC",
@@ -151,6 +188,16 @@ pub fn encode(packet: Outgoing<'_>, version: Version, out: &mut BytesMut) -> Res
         (Outgoing::Disconnect(_), _) => {
             // Normal disconnection: remaining length 0 in both versions (MQTT 5 §3.14.2.1).
             out.extend_from_slice(&[0xe0, 0]);
+            Ok(())
+        }
+        (Outgoing::PubAck(pkid), _) => {
+            // Success needs no reason code under MQTT 5 either (§3.4.2.1).
+            out.extend_from_slice(&[0x40, 2]);
+            out.extend_from_slice(&pkid.to_be_bytes());
+            Ok(())
+        }
+        (Outgoing::Subscribe { pkid, filters, qos }, version) => {
+            subscribe(pkid, filters, qos, version, out);
             Ok(())
         }
         (Outgoing::Connect(hello), Version::V31) => v31_connect(&hello, out),
@@ -263,7 +310,11 @@ mod v311 {
                 publish.pkid = pkid;
                 Packet::Publish(publish)
             }
-            Outgoing::PubRel(_) | Outgoing::PingReq | Outgoing::Disconnect(_) => {
+            Outgoing::PubRel(_)
+            | Outgoing::PingReq
+            | Outgoing::Disconnect(_)
+            | Outgoing::PubAck(_)
+            | Outgoing::Subscribe { .. } => {
                 unreachable!("encoded by hand")
             }
         };
@@ -375,11 +426,48 @@ mod v5 {
                 };
                 publish.write(out).map(|_| ()).map_err(|e| format!("{e:?}"))
             }
-            Outgoing::PubRel(_) | Outgoing::PingReq | Outgoing::Disconnect(_) => {
+            Outgoing::PubRel(_)
+            | Outgoing::PingReq
+            | Outgoing::Disconnect(_)
+            | Outgoing::PubAck(_)
+            | Outgoing::Subscribe { .. } => {
                 unreachable!("encoded by hand")
             }
         }
     }
+}
+
+/// SUBSCRIBE, by hand (rumqttc's v5 encoder cannot set Retain Handling): the packet id, the
+/// properties (none, MQTT 5), then each filter with its options byte.
+fn subscribe(pkid: u16, filters: &[String], qos: Qos, version: Version, out: &mut BytesMut) {
+    let mut body = Vec::new();
+    body.extend_from_slice(&pkid.to_be_bytes());
+    if version == Version::V5 {
+        body.push(0);
+    }
+    for filter in filters {
+        body.extend_from_slice(&(filter.len() as u16).to_be_bytes());
+        body.extend_from_slice(filter.as_bytes());
+        let options = match version {
+            Version::V31 | Version::V311 => qos.level(),
+            // Retain Handling 2: no retained messages for this subscription (MQTT 5 §3.8.3.1).
+            Version::V5 => qos.level() | 2 << 4,
+        };
+        body.push(options);
+    }
+    // 0x82: SUBSCRIBE with the reserved flags 0010 (MQTT 3.1.1 §3.8.1).
+    out.extend_from_slice(&[0x82]);
+    let mut length = body.len();
+    loop {
+        let byte = (length % 128) as u8;
+        length /= 128;
+        if length == 0 {
+            out.extend_from_slice(&[byte]);
+            break;
+        }
+        out.extend_from_slice(&[byte | 0x80]);
+    }
+    out.extend_from_slice(&body);
 }
 
 /// The next whole packet at the front of `buffer` (taken out of it), `None` while it is
@@ -399,11 +487,11 @@ pub fn decode(buffer: &mut BytesMut, version: Version) -> Result<Option<Incoming
         5 => Incoming::PubRec(reply(&mut reader, version, "PUBREC")?),
         7 => Incoming::PubComp(reply(&mut reader, version, "PUBCOMP")?),
         14 => disconnect(&mut reader, version)?,
+        3 => Incoming::Publish(publish(first & 0x0f, &body, version)?),
+        9 => Incoming::SubAck(suback(&mut reader, version)?),
         1 => Incoming::Other("CONNECT"),
-        3 => Incoming::Other("PUBLISH"),
         6 => Incoming::Other("PUBREL"),
         8 => Incoming::Other("SUBSCRIBE"),
-        9 => Incoming::Other("SUBACK"),
         10 => Incoming::Other("UNSUBSCRIBE"),
         11 => Incoming::Other("UNSUBACK"),
         12 => Incoming::Other("PINGREQ"),
@@ -501,6 +589,8 @@ impl Reader<'_> {
 #[derive(Default)]
 struct Props {
     limits: Limits,
+    /// Those of a PUBLISH.
+    message: Properties,
 }
 
 /// Read a property list (its length first), keeping what a publisher uses.
@@ -511,24 +601,31 @@ fn properties(reader: &mut Reader<'_>) -> Result<Props, String> {
     };
     let mut props = Props::default();
     let limits = &mut props.limits;
+    let message = &mut props.message;
     while !list.is_empty() {
         match list.varint()? {
-            0x01 | 0x17 | 0x19 | 0x28 | 0x29 | 0x2a => {
+            0x01 => message.payload_utf8 = list.u8()? == 1,
+            0x02 => message.message_expiry = Some(list.u32()?),
+            0x03 => message.content_type = Some(list.string()?),
+            0x08 => message.response_topic = Some(list.string()?),
+            0x09 => message.correlation_data = Some(Bytes::copy_from_slice(list.binary()?)),
+            0x26 => message.user.push((list.string()?, list.string()?)),
+            0x17 | 0x19 | 0x28 | 0x29 | 0x2a => {
                 list.u8()?;
             }
             0x24 => limits.maximum_qos = Some(list.u8()?),
             0x25 => limits.retain_available = Some(list.u8()? == 1),
-            0x02 | 0x11 | 0x18 => {
+            0x11 | 0x18 => {
                 list.u32()?;
             }
             0x27 => limits.maximum_packet_size = Some(list.u32()?),
-            0x03 | 0x08 | 0x15 | 0x1a => {
+            0x15 | 0x1a => {
                 list.string()?;
             }
             0x12 => limits.assigned_client_id = Some(list.string()?),
             0x1c => limits.server_reference = Some(list.string()?),
             0x1f => limits.reason_string = Some(list.string()?),
-            0x09 | 0x16 => {
+            0x16 => {
                 list.binary()?;
             }
             0x0b => {
@@ -539,10 +636,6 @@ fn properties(reader: &mut Reader<'_>) -> Result<Props, String> {
             0x22 => limits.topic_alias_maximum = Some(list.u16()?),
             0x23 => {
                 list.u16()?;
-            }
-            0x26 => {
-                list.string()?;
-                list.string()?;
             }
             other => return Err(format!("an unknown property 0x{other:02x}")),
         }
@@ -592,6 +685,46 @@ fn reply(reader: &mut Reader<'_>, version: Version, name: &str) -> Result<Reply,
         ));
     }
     Ok(reply)
+}
+
+/// A PUBLISH: `flags` are the low 4 bits of its first byte (DUP, QoS, RETAIN).
+fn publish(flags: u8, body: &Bytes, version: Version) -> Result<Delivery, String> {
+    let qos = (flags >> 1) & 3;
+    if qos == 3 {
+        return Err("a PUBLISH with QoS 3".to_string());
+    }
+    let mut reader = Reader { bytes: &body[..] };
+    let topic = reader.string()?;
+    let pkid = if qos > 0 { reader.u16()? } else { 0 };
+    let properties = match version {
+        Version::V5 => properties(&mut reader)?.message,
+        Version::V31 | Version::V311 => Properties::default(),
+    };
+    let payload = body.slice(body.len() - reader.bytes.len()..);
+    Ok(Delivery {
+        topic,
+        qos,
+        pkid,
+        retain: flags & 1 == 1,
+        payload,
+        properties,
+    })
+}
+
+fn suback(reader: &mut Reader<'_>, version: Version) -> Result<SubAck, String> {
+    let pkid = reader.u16()?;
+    let reason_string = match version {
+        Version::V5 => properties(reader)?.limits.reason_string,
+        Version::V31 | Version::V311 => None,
+    };
+    if reader.is_empty() {
+        return Err("a SUBACK without a return code".to_string());
+    }
+    Ok(SubAck {
+        pkid,
+        codes: reader.bytes.to_vec(),
+        reason_string,
+    })
 }
 
 fn disconnect(reader: &mut Reader<'_>, version: Version) -> Result<Incoming, String> {
@@ -836,6 +969,109 @@ mod tests {
             ]
         );
         assert_eq!(decoded(b"\xf0\x00", Version::V5), [Incoming::Other("AUTH")]);
+    }
+
+    #[test]
+    fn subscribe_and_puback_are_encoded_by_hand() {
+        let filters = ["a/accepted".to_string(), "b".to_string()];
+        let mut out = BytesMut::new();
+        let subscribe = Outgoing::Subscribe {
+            pkid: 3,
+            filters: &filters,
+            qos: Qos::AtLeastOnce,
+        };
+        encode(subscribe, Version::V311, &mut out).unwrap();
+        assert_eq!(
+            &out[..],
+            b"\x82\x13\x00\x03\x00\x0aa/accepted\x01\x00\x01b\x01"
+        );
+        out.clear();
+        encode(subscribe, Version::V5, &mut out).unwrap();
+        // A property length of 0; options: QoS 1, Retain Handling 2.
+        assert_eq!(
+            &out[..],
+            b"\x82\x14\x00\x03\x00\x00\x0aa/accepted\x21\x00\x01b\x21"
+        );
+        out.clear();
+        encode(Outgoing::PubAck(0x0102), Version::V5, &mut out).unwrap();
+        assert_eq!(&out[..], b"\x40\x02\x01\x02");
+        // A long filter list needs a two-byte remaining length.
+        let many: Vec<String> = (0..20).map(|n| format!("topic/{n:02}")).collect();
+        out.clear();
+        let subscribe = Outgoing::Subscribe {
+            pkid: 1,
+            filters: &many,
+            qos: Qos::AtMostOnce,
+        };
+        encode(subscribe, Version::V311, &mut out).unwrap();
+        assert_eq!(&out[1..3], &[0xde, 0x01], "2 + 20 * 11 = 222 bytes");
+    }
+
+    #[test]
+    fn subacks_decode_with_their_codes() {
+        assert_eq!(
+            decoded(b"\x90\x04\x00\x03\x01\x80", Version::V311),
+            [Incoming::SubAck(SubAck {
+                pkid: 3,
+                codes: vec![1, 0x80],
+                reason_string: None
+            })]
+        );
+        assert_eq!(
+            decoded(b"\x90\x0a\x00\x03\x05\x1f\x00\x02no\x87\x01", Version::V5),
+            [Incoming::SubAck(SubAck {
+                pkid: 3,
+                codes: vec![0x87, 1],
+                reason_string: Some("no".into())
+            })]
+        );
+        assert!(decode(&mut BytesMut::from(&b"\x90\x02\x00\x03"[..]), Version::V311).is_err());
+    }
+
+    #[test]
+    fn publishes_from_the_broker_decode_with_their_properties() {
+        // 3.1.1, QoS 1, retain: topic "a/b", packet id 9, payload "hi".
+        assert_eq!(
+            decoded(b"\x33\x09\x00\x03a/b\x00\x09hi", Version::V311),
+            [Incoming::Publish(Delivery {
+                topic: "a/b".into(),
+                qos: 1,
+                pkid: 9,
+                retain: true,
+                payload: Bytes::from_static(b"hi"),
+                properties: Properties::default(),
+            })]
+        );
+        // 5, QoS 0: correlation data "c1", a user property k=v, content type "t", a
+        // subscription identifier 1; payload "ok".
+        let got = decoded(
+            b"\x30\x18\x00\x01r\x12\x09\x00\x02c1\x26\x00\x01k\x00\x01v\x03\x00\x01t\x0b\x01ok",
+            Version::V5,
+        );
+        let [Incoming::Publish(delivery)] = &got[..] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            (delivery.topic.as_str(), delivery.qos, delivery.pkid),
+            ("r", 0, 0)
+        );
+        assert_eq!(&delivery.payload[..], b"ok");
+        assert_eq!(
+            delivery.properties,
+            Properties {
+                user: vec![("k".into(), "v".into())],
+                content_type: Some("t".into()),
+                correlation_data: Some(Bytes::from_static(b"c1")),
+                ..Properties::default()
+            }
+        );
+        assert!(
+            decode(
+                &mut BytesMut::from(&b"\x36\x03\x00\x01r"[..]),
+                Version::V311
+            )
+            .is_err()
+        );
     }
 
     #[test]

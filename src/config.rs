@@ -24,6 +24,8 @@ use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
 use crate::files::{ReadError, read_capped};
 use crate::json::Json;
 use crate::redact;
+use crate::request::Ask;
+use crate::shadow::{Operation, Shadow};
 use crate::values::{self, Packet, Property, TlsVersion, UserProperty};
 
 pub use crate::error::Origin;
@@ -111,6 +113,8 @@ pub struct Settings {
     pub repeat_delay: Option<Duration>,
     pub timeout: Duration,
     pub retries: u32,
+    /// A request that waits for its answer (`--shadow`, `--wait-response`).
+    pub ask: Option<Ask>,
 }
 
 impl Settings {
@@ -234,6 +238,7 @@ pub fn settings(
     // The defaults are a source, so every option that has one has a value here.
     const DEFAULTED: &str = "cli::DEFAULTS gives this option a value";
 
+    let ask = ask(&sources, &cli)?;
     // mosquitto_pub's -I: a prefix and the process id, so that parallel runs differ.
     let client_id_given = cli.client_id.is_some() && cli.id_prefix.is_none();
     let given_broker = !matches!(sources.origin("broker"), None | Some(Origin::Default))
@@ -281,10 +286,11 @@ pub fn settings(
         (false, true) => Mode::Ndjson,
         (true, true) => return Err(ConfigError::TwoBatchModes),
     };
-    let topic = match (&cli.url, cli.topic) {
-        (Some(url), _) => Some(url.topic.clone()),
-        (None, None) if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
-        (None, topic) => topic,
+    let topic = match (&ask, &cli.url, cli.topic) {
+        (Some(Ask::Shadow(shadow)), _, _) => Some(shadow.topic()),
+        (_, Some(url), _) => Some(url.topic.clone()),
+        (_, None, None) if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
+        (_, None, topic) => topic,
     };
     // mosquitto_pub's -s, -l and -n are flags, which override a config file's "content".
     let content = match (cli.content_file, cli.content) {
@@ -293,6 +299,10 @@ pub fn settings(
         (Some(path), _) if path.as_os_str() == "-" => Source::Stdin,
         (Some(path), _) => Source::File(path),
         (None, Some(text)) => Source::Inline(os_bytes(text)),
+        // A shadow get or delete needs no document: its clientToken is the request.
+        (None, None) if matches!(&ask, Some(Ask::Shadow(shadow)) if shadow.operation != Operation::Update) => {
+            Source::Inline(Vec::new())
+        }
         (None, None) => return Err(ConfigError::NoContent),
     };
     let repeat = cli.repeat.unwrap_or(1);
@@ -327,7 +337,10 @@ pub fn settings(
             .collect(),
         content_type: cli.content_type,
         message_expiry: cli.message_expiry,
-        response_topic: cli.response_topic,
+        // With --wait-response the request carries it (MQTT 5 only): see `request::Expect`.
+        response_topic: cli
+            .response_topic
+            .filter(|_| !matches!(ask, Some(Ask::Response { .. }))),
         correlation_data: cli.correlation_data.map(Bytes::from),
         payload_utf8: cli.payload_format.is_some(),
     };
@@ -367,8 +380,11 @@ pub fn settings(
         let version = sources
             .origin("protocol-version")
             .unwrap_or(Origin::Default);
+        // --wait-response subscribes to the response topic; under 3.1.1 it is not sent.
+        let waits = matches!(ask, Some(Ask::Response { .. }));
         let property = cli::property_keys(sources.command)
             .into_iter()
+            .filter(|key| !(waits && *key == "response-topic"))
             .chain(["session-expiry-interval"])
             .find_map(|key| sources.origin(key))
             .or_else(|| {
@@ -452,8 +468,12 @@ pub fn settings(
         keep_alive: cli.keepalive.map(|seconds| seconds as u16),
         topic,
         mode,
-        qos: cli.qos.expect(DEFAULTED),
+        qos: match ask {
+            Some(Ask::Shadow(_)) => Qos::AtLeastOnce,
+            _ => cli.qos.expect(DEFAULTED),
+        },
         retain: cli.retain.expect(DEFAULTED),
+        ask,
         content,
         raw_lines: cli.stdin_line,
         repeat,
@@ -523,6 +543,74 @@ fn apply_property(
             unreachable!("values::property allows {property:?} on {packet:?} only if it has an arm")
         }
     }
+}
+
+/// The request the settings ask for, if any: a shadow operation (whose thing is `--thing`, or
+/// the client id when one is given), or `--wait-response`; each is one message.
+fn ask(sources: &Sources<'_>, cli: &Cli) -> Result<Option<Ask>, ConfigError> {
+    let waits = cli.wait_response == Some(true);
+    let batch = cli.lines == Some(true)
+        || cli.ndjson == Some(true)
+        || cli.stdin_line
+        || cli.repeat.is_some_and(|times| times > 1);
+    let Some(operation) = cli.shadow else {
+        if let Some(origin) = ["thing", "shadow-name"]
+            .into_iter()
+            .find_map(|key| sources.origin(key))
+        {
+            return Err(ConfigError::ThingWithoutShadow { origin });
+        }
+        if !waits {
+            return Ok(None);
+        }
+        if batch {
+            return Err(ConfigError::RequestInBatch {
+                request: "--wait-response",
+            });
+        }
+        let topic = cli
+            .response_topic
+            .clone()
+            .ok_or(ConfigError::WaitResponseNeedsTopic)?;
+        return Ok(Some(Ask::Response { topic }));
+    };
+    if batch {
+        return Err(ConfigError::RequestInBatch {
+            request: "--shadow",
+        });
+    }
+    if waits {
+        return Err(ConfigError::RequestInBatch {
+            request: "--wait-response with --shadow (a shadow request already waits)",
+        });
+    }
+    if let Some(topic) = sources.origin("topic") {
+        return Err(ConfigError::ShadowWithTopic { topic });
+    }
+    if cli.retain == Some(true) {
+        return Err(ConfigError::ShadowRetain);
+    }
+    if let (Some(qos), Some(origin)) = (cli.qos, sources.origin("qos"))
+        && origin != Origin::Default
+        && qos != Qos::AtLeastOnce
+    {
+        return Err(ConfigError::ShadowQos {
+            qos: qos.level(),
+            origin,
+        });
+    }
+    let thing = match (&cli.thing, &cli.client_id) {
+        (Some(thing), _) => thing.clone(),
+        (None, Some(client_id)) => {
+            values::thing_name(client_id).map_err(|_| ConfigError::ShadowNeedsThing)?
+        }
+        (None, None) => return Err(ConfigError::ShadowNeedsThing),
+    };
+    Ok(Some(Ask::Shadow(Shadow {
+        operation,
+        thing,
+        name: cli.shadow_name.clone(),
+    })))
 }
 
 /// Where a layer of arguments came from, to say where a value came from.
@@ -1540,7 +1628,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 36, "{known:?}");
+                assert_eq!(known.len(), 39, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),

@@ -286,6 +286,14 @@ impl Input {
         self.peeked.as_ref().map(|(_, message)| message)
     }
 
+    /// Make `message` the single message (a request rewrites the one it read).
+    pub fn replace_first(&mut self, message: Message) {
+        if let Some((_, peeked)) = self.peeked.as_mut() {
+            *peeked = message.clone();
+        }
+        self.first = Some(message);
+    }
+
     /// The message of a single publish (not a batch), read before connecting.
     pub fn first(&self) -> Option<&Message> {
         self.first.as_ref()

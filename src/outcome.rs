@@ -29,6 +29,9 @@ pub enum Class {
     Timeout,
     /// The broker dropped or rejected the publish after accepting the connection.
     Dropped,
+    /// The broker took the request and the service that handles it said no (a shadow update
+    /// rejected by AWS IoT's shadow service).
+    Service,
     /// SIGINT (Ctrl-C).
     Interrupted,
     /// SIGTERM.
@@ -37,7 +40,7 @@ pub enum Class {
 
 impl Class {
     /// Every class, in exit-code order (for the man page).
-    pub const ALL: [Class; 9] = [
+    pub const ALL: [Class; 10] = [
         Class::Internal,
         Class::Usage,
         Class::Connect,
@@ -45,6 +48,7 @@ impl Class {
         Class::Refused,
         Class::Timeout,
         Class::Dropped,
+        Class::Service,
         Class::Interrupted,
         Class::Terminated,
     ];
@@ -73,6 +77,9 @@ impl Class {
             Class::Dropped => {
                 "the broker dropped or rejected the publish after accepting the connection (e.g. QoS 2 to a broker that allows QoS 1 at most); not acknowledged"
             }
+            Class::Service => {
+                "the service rejected the request: the broker took the message and the service that handles it said no (an AWS IoT shadow update rejected: version conflict, bad document, too large, throttled); the meta object's \"shadow\" has its code and message"
+            }
             Class::Interrupted => "interrupted by SIGINT; the meta object says how far the run got",
             Class::Terminated => "terminated by SIGTERM; the meta object says how far the run got",
         }
@@ -88,6 +95,7 @@ impl Class {
             Class::Refused => 5,
             Class::Timeout => 6,
             Class::Dropped => 7,
+            Class::Service => 8,
             Class::Interrupted => 130,
             Class::Terminated => 143,
         }
@@ -140,6 +148,14 @@ pub struct Details {
     /// Batch mode, on failure: the first input line not known to be acknowledged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_from_line: Option<u64>,
+    /// A shadow request's answer: version, timestamp, state (accepted); code, message
+    /// (rejected); client-token. Nested, so AWS's "message" stays apart from ours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<serde_json::Value>,
+    /// `--wait-response`: `response` (UTF-8) or `response-base64`, `response-topic` and
+    /// `response-properties`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub response: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What a successful run delivered, for its message.
@@ -161,6 +177,20 @@ pub enum Delivered {
         any_qos0: bool,
         /// QoS 2 messages the broker answered with PUBACK, taking them at QoS 1.
         taken_at_qos1: u64,
+    },
+    /// The shadow service accepted the request.
+    Shadow {
+        operation: &'static str,
+        /// "the classic shadow of thing \"lamp\"".
+        shadow: String,
+        version: Option<u64>,
+    },
+    /// A request's response arrived.
+    Response {
+        bytes: usize,
+        topic: String,
+        response_topic: String,
+        response_bytes: usize,
     },
 }
 
@@ -234,6 +264,28 @@ impl fmt::Display for Delivered {
                 }
                 Ok(())
             }
+            Delivered::Shadow {
+                operation,
+                shadow,
+                version,
+            } => {
+                write!(f, "the shadow service accepted the {operation} of {shadow}")?;
+                match version {
+                    Some(version) => write!(f, " (version {version})"),
+                    None => Ok(()),
+                }
+            }
+            Delivered::Response {
+                bytes: size,
+                topic,
+                response_topic,
+                response_bytes,
+            } => write!(
+                f,
+                "published {} to {topic} and received a response of {} on {response_topic}",
+                bytes(*size as u64),
+                bytes(*response_bytes as u64)
+            ),
         }
     }
 }
@@ -372,6 +424,7 @@ mod tests {
             (Class::Refused, 5),
             (Class::Timeout, 6),
             (Class::Dropped, 7),
+            (Class::Service, 8),
             (Class::Interrupted, 130),
             (Class::Terminated, 143),
         ];

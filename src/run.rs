@@ -10,11 +10,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::{Mode, Settings};
-use crate::error::{BatchStatus, ConfigError, Error, GaveUp, Situation, Step, Waited};
+use crate::error::{
+    BatchStatus, ConfigError, Error, GaveUp, InputError, Pending, Situation, Step, Waited,
+};
 use crate::input::Input;
 use crate::log::verbose;
 use crate::message::{Qos, Version};
 use crate::outcome::{Class, Delivered, Details, Outcome};
+use crate::request::{Answer, Ask, Expect};
 use crate::session::{self, Accepted};
 use crate::signals::{Signal, Signals};
 use crate::state::{InFlight, Window};
@@ -41,6 +44,10 @@ struct Progress {
     version: Version,
     /// What the broker said in its CONNACK, once it accepted us.
     accepted: Option<Accepted>,
+    /// A request's message is ready and its answer can be recognised.
+    expect: Option<Expect>,
+    /// A request's answer.
+    answer: Option<Answer>,
 }
 
 /// Read the configuration with `configure` (within `first_deadline` of `started`: the
@@ -117,9 +124,13 @@ async fn publish(settings: &Settings, started: Instant, mut signals: Signals) ->
         attempts: 0,
         version: settings.protocol.unwrap_or(Version::V5),
         accepted: None,
+        expect: None,
+        answer: None,
     };
     let deadline = started + settings.timeout;
     let result = publish_with_retries(settings, deadline, &mut progress, &mut signals).await;
+    // The answer decides a request, however the goodbye after it went.
+    let result = result.and_then(|()| rejection(settings, &progress));
     let tally = progress.state.tally();
     let batch = settings.batch();
     let assigned = progress
@@ -143,7 +154,11 @@ async fn publish(settings: &Settings, started: Instant, mut signals: Signals) ->
         no_matching_subscribers: (batch && tally.no_subscribers > 0)
             .then_some(tally.no_subscribers),
         topic: settings.topic.clone(),
-        qos: Some(settings.qos.level()),
+        qos: Some(
+            single_message(&progress)
+                .map_or(settings.qos, |m| m.qos)
+                .level(),
+        ),
         retain: Some(settings.retain),
         bytes: if batch {
             Some(tally.bytes as usize)
@@ -157,6 +172,16 @@ async fn publish(settings: &Settings, started: Instant, mut signals: Signals) ->
         acknowledged: batch.then_some(tally.acknowledged),
         resume_from_line: (batch && result.is_err())
             .then(|| batch_status(&progress).resume_from_line),
+        shadow: match (&progress.answer, &settings.ask) {
+            (Some(Answer::Shadow(verdict)), Some(Ask::Shadow(shadow))) => {
+                Some(verdict.meta(shadow.operation))
+            }
+            _ => None,
+        },
+        response: match &progress.answer {
+            Some(Answer::Response(delivery)) => Some(crate::request::response_meta(delivery)),
+            _ => None,
+        },
     };
     match result {
         Ok(()) => Outcome::success(delivered(settings, &progress), details),
@@ -169,9 +194,42 @@ fn single_message(progress: &Progress) -> Option<&crate::message::Message> {
     progress.input.as_ref().and_then(Input::first)
 }
 
+/// A shadow request the service rejected: exit 8.
+fn rejection(settings: &Settings, progress: &Progress) -> Result<(), Error> {
+    match (&progress.answer, &settings.ask) {
+        (Some(Answer::Shadow(verdict)), Some(Ask::Shadow(shadow))) if !verdict.accepted => {
+            Err(Error::ServiceRejected {
+                broker: settings.broker.clone(),
+                request: format!("the {} of {}", shadow.operation.name(), shadow.describe()),
+                code: verdict.code(),
+                message: verdict.message().map(str::to_string),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// What was delivered, for the success message.
 fn delivered(settings: &Settings, progress: &Progress) -> Delivered {
     let tally = progress.state.tally();
+    match (&progress.answer, &settings.ask, single_message(progress)) {
+        (Some(Answer::Shadow(verdict)), Some(Ask::Shadow(shadow)), _) => {
+            return Delivered::Shadow {
+                operation: shadow.operation.name(),
+                shadow: shadow.describe(),
+                version: verdict.version(),
+            };
+        }
+        (Some(Answer::Response(delivery)), _, Some(message)) => {
+            return Delivered::Response {
+                bytes: message.payload.len(),
+                topic: message.topic.clone(),
+                response_topic: delivery.topic.clone(),
+                response_bytes: delivery.payload.len(),
+            };
+        }
+        _ => {}
+    }
     match (settings.batch(), single_message(progress)) {
         (false, Some(message)) => Delivered::One {
             bytes: message.payload.len(),
@@ -202,6 +260,19 @@ fn batch_status(progress: &Progress) -> BatchStatus {
 
 /// Where the run is, in the terms of a single message or of a batch.
 fn situation(settings: &Settings, progress: &Progress) -> Situation {
+    if let (Step::Sending, Some(expect)) = (&progress.step, &progress.expect) {
+        let tally = progress.state.tally();
+        return Situation {
+            broker: Some(settings.broker.clone()),
+            step: Step::Request(Box::new(Pending {
+                what: expect.what(),
+                ack: session::ack_name(single_message(progress).map_or(settings.qos, |m| m.qos)),
+                waiting_for: expect.waiting_for(),
+                sent: tally.messages > 0,
+                acknowledged: tally.acknowledged > 0,
+            })),
+        };
+    }
     let step = match &progress.step {
         Step::Sending if settings.batch() => Step::Batch(batch_status(progress)),
         Step::Sending => match progress.state.awaiting_one() {
@@ -251,6 +322,19 @@ async fn publish_with_retries(
             message.payload.len(),
             settings.content.describe()
         );
+    }
+    if let (Some(ask), Some(input)) = (&settings.ask, progress.input.as_mut()) {
+        let Some(mut message) = input.first().cloned() else {
+            return Err(Error::Internal("a request without its message".into()));
+        };
+        let expect = Expect::prepare(ask, &mut message).map_err(|problem| {
+            Error::Input(InputError::Document {
+                source: settings.content.clone(),
+                problem,
+            })
+        })?;
+        input.replace_first(message);
+        progress.expect = Some(expect);
     }
 
     loop {
@@ -362,6 +446,14 @@ async fn attempt(
     let Some(input) = progress.input.as_mut() else {
         return Err(Error::Internal("the input was not opened".into()));
     };
+    if let Some(expect) = &progress.expect {
+        let answer =
+            session::request(settings, accepted, wire, input, &mut progress.state, expect).await?;
+        progress.answer = Some(answer);
+        progress.step = Step::Closing;
+        let first = progress.input.as_ref().and_then(Input::first);
+        return session::close(settings, wire, &progress.state, first).await;
+    }
     session::publish(settings, accepted, wire, input, &mut progress.state).await?;
     progress.step = Step::Closing;
     let first = progress.input.as_ref().and_then(Input::first);

@@ -5,12 +5,13 @@
 
 use std::future::Future;
 
-use crate::codec::{Hello, Incoming, Limits, Outgoing, Reply};
+use crate::codec::{Delivery, Hello, Incoming, Limits, Outgoing, Reply};
 use crate::config::Settings;
-use crate::error::{Cause, Doing, Error, Hint, LARGE_PAYLOAD, Limit, Step};
+use crate::error::{Cause, Doing, Ending, Error, Hint, LARGE_PAYLOAD, Limit, Step, Unconfirmed};
 use crate::input::Input;
 use crate::log::verbose;
-use crate::message::{Message, Version};
+use crate::message::{Message, Qos, Version};
+use crate::request::{Answer, Expect};
 use crate::state::{Ack, Awaiting, InFlight, Reaction, Window};
 use crate::tls::{Tls, rustls_error};
 use crate::wire::{Received, Wire, WireError};
@@ -430,6 +431,10 @@ fn acknowledge(
             verbose!("ignoring {name} while publishing");
             return Ok(());
         }
+        Incoming::SubAck(_) | Incoming::Publish(_) => {
+            verbose!("ignoring {} while publishing", packet.name());
+            return Ok(());
+        }
     };
     let Reply {
         pkid,
@@ -490,6 +495,200 @@ fn reason_note(reason: u8) -> String {
             crate::error::reason_name(code)
         ),
     }
+}
+
+/// A request that waits for an answer: subscribe to where the answer comes (QoS 1) and wait
+/// for SUBACK, publish the one message of `input`, then wait until the answer arrives. The
+/// answer is final whenever it comes, before the acknowledgement too (brokers do not order a
+/// forwarded message after the PUBACK); the acknowledgement is still what `state` counts.
+pub async fn request(
+    settings: &Settings,
+    accepted: &Accepted,
+    wire: &mut Wire,
+    input: &Input,
+    state: &mut InFlight,
+    expect: &Expect,
+) -> Result<Answer, Error> {
+    let version = accepted.version;
+    let Some(message) = input.first() else {
+        return Err(Error::Internal("a request without its message".into()));
+    };
+    let message = expect.dress(message, version);
+    let first = Some(&message);
+    let filters = expect.filters();
+    // The SUBACK comes before the PUBLISH is sent: the packet id is free again by then.
+    let pkid = state.next_pkid(Qos::AtLeastOnce);
+    wire.queue(Outgoing::Subscribe {
+        pkid,
+        filters: &filters,
+        qos: Qos::AtLeastOnce,
+    })
+    .map_err(|e| Error::Internal(format!("cannot encode SUBSCRIBE: {e}")))?;
+    verbose!("sent SUBSCRIBE: {} at QoS 1", filters.join(", "));
+    // Nothing is published yet: no hints about the message, no "not acknowledged".
+    let subscribing = |error| Error::Lost {
+        broker: settings.broker.clone(),
+        doing: Doing::Subscribing,
+        cause: cause(error),
+        single: false,
+        hints: Box::default(),
+    };
+    wire.flush().await.map_err(subscribing)?;
+    loop {
+        let received = wire.receive().await.map_err(subscribing)?;
+        match received {
+            (Incoming::SubAck(suback), _) if suback.pkid == pkid => {
+                let refused = suback
+                    .codes
+                    .iter()
+                    .zip(&filters)
+                    .find(|(code, _)| **code >= 0x80);
+                if let Some((code, filter)) = refused {
+                    return Err(Error::SubscribeRefused {
+                        broker: settings.broker.clone(),
+                        filter: filter.clone(),
+                        code: *code,
+                        version,
+                        reason_string: suback.reason_string,
+                    });
+                }
+                verbose!("received SUBACK: granted QoS {:?}", suback.codes);
+                break;
+            }
+            (Incoming::Publish(delivery), _) => {
+                // Subscribed a moment ago and nothing published yet: not our answer.
+                take_delivery(wire, &delivery)?;
+                verbose!("ignoring a message on {} before SUBACK", delivery.topic);
+            }
+            (
+                Incoming::Disconnect {
+                    reason,
+                    reason_string,
+                    ..
+                },
+                _,
+            ) => {
+                return Err(Error::Disconnected {
+                    broker: settings.broker.clone(),
+                    awaiting: Some("SUBACK"),
+                    reason: (version == Version::V5).then_some(reason),
+                    reason_string,
+                });
+            }
+            (packet, _) => verbose!("ignoring {} while waiting for SUBACK", packet.name()),
+        }
+        if wire.queued() > 0 {
+            wire.flush().await.map_err(subscribing)?;
+        }
+    }
+
+    let pkid = state.next_pkid(message.qos);
+    let size = wire
+        .queue(Outgoing::Publish {
+            pkid,
+            message: &message,
+        })
+        .map_err(|e| Error::Internal(format!("cannot encode a PUBLISH: {e}")))?;
+    if let Some(limit) = refused_by_limits(&accepted.limits, &message, size) {
+        return Err(Error::Limit {
+            broker: settings.broker.clone(),
+            limit,
+            line: None,
+        });
+    }
+    state.publish(1, &message, pkid);
+    verbose!(
+        "sent PUBLISH: packet id {pkid}, QoS {}, {} bytes, to {}",
+        message.qos,
+        message.payload.len(),
+        message.topic
+    );
+    wire.flush()
+        .await
+        .map_err(|e| lost(settings, Doing::SendingPublish, e, state, first))?;
+    state.written(wire.read_so_far());
+    verbose!("waiting for {}", expect.waiting_for());
+    // Once acknowledged, a connection that ends before the answer leaves the request
+    // unconfirmed: it may still take effect (exit 6, never published again).
+    let unconfirmed = |ending: Ending| {
+        Error::Unconfirmed(Box::new(Unconfirmed {
+            broker: settings.broker.clone(),
+            what: expect.what(),
+            ack: ack_name(message.qos),
+            waiting_for: expect.waiting_for(),
+            ending,
+        }))
+    };
+    let mut stopped = None;
+    loop {
+        let received = match wire.receive().await {
+            Ok(received) => received,
+            Err(error) if state.tally().acknowledged > 0 => {
+                return Err(unconfirmed(Ending::Lost(cause(error))));
+            }
+            Err(error) => return Err(lost(settings, Doing::WaitingForAnswer, error, state, first)),
+        };
+        match received {
+            (Incoming::Publish(delivery), _) => {
+                take_delivery(wire, &delivery)?;
+                if let Some(answer) = expect.answer(&delivery, version) {
+                    if !state.idle() {
+                        verbose!("the answer came before the acknowledgement");
+                    }
+                    verbose!("received the answer on {}", delivery.topic);
+                    return Ok(answer);
+                }
+            }
+            (
+                Incoming::Disconnect {
+                    reason,
+                    reason_string,
+                    ..
+                },
+                _,
+            ) if state.tally().acknowledged > 0 => {
+                let ending = Ending::Disconnect {
+                    reason: (version == Version::V5).then_some(reason),
+                    reason_string,
+                };
+                return Err(unconfirmed(ending));
+            }
+            received => {
+                acknowledge(settings, received, state, wire, &mut stopped)?;
+                if let Some(error) = stopped {
+                    return Err(error);
+                }
+            }
+        }
+        if wire.queued() > 0 {
+            if let Err(error) = wire.flush().await {
+                return Err(match state.tally().acknowledged {
+                    0 => lost(settings, Doing::WaitingForAnswer, error, state, first),
+                    _ => unconfirmed(Ending::Lost(cause(error))),
+                });
+            }
+            // A PUBREL counts as written from here: its PUBCOMP must come after it.
+            state.written(wire.read_so_far());
+        }
+    }
+}
+
+/// The acknowledgement that completes a message at `qos` (QoS 0 has none: it is written).
+pub fn ack_name(qos: Qos) -> &'static str {
+    match qos {
+        Qos::AtMostOnce => "written",
+        Qos::AtLeastOnce => "PUBACK",
+        Qos::ExactlyOnce => "PUBCOMP",
+    }
+}
+
+/// A message the broker forwards: QoS 1 wants its PUBACK (queued), QoS 2 is never asked for.
+fn take_delivery(wire: &mut Wire, delivery: &Delivery) -> Result<(), Error> {
+    if delivery.qos == 1 {
+        wire.queue(Outgoing::PubAck(delivery.pkid))
+            .map_err(|e| Error::Internal(format!("cannot encode PUBACK: {e}")))?;
+    }
+    Ok(())
 }
 
 /// DISCONNECT, written, then close our side. Messages at QoS 1 and 2 are already

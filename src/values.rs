@@ -400,6 +400,29 @@ pub fn property(words: &[String]) -> Result<(Packet, Property), Problem> {
     Ok((packet, property))
 }
 
+/// A shadow operation: update, get or delete.
+pub fn shadow_operation(text: &str) -> Result<crate::shadow::Operation, Problem> {
+    crate::shadow::Operation::parse(text.trim()).ok_or(Problem::ShadowOperation)
+}
+
+/// A thing name as AWS IoT takes it: 1 to 128 letters, digits, `:`, `_` and `-`.
+pub fn thing_name(text: &str) -> Result<String, Problem> {
+    aws_name(text, 128)
+}
+
+/// A shadow name as AWS IoT takes it: 1 to 64 letters, digits, `:`, `_` and `-`.
+pub fn shadow_name(text: &str) -> Result<String, Problem> {
+    aws_name(text, 64)
+}
+
+fn aws_name(text: &str, max: usize) -> Result<String, Problem> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-');
+    if text.is_empty() || text.len() > max || !text.chars().all(allowed) {
+        return Err(Problem::AwsName { max });
+    }
+    Ok(text.to_string())
+}
+
 /// Flint's action: mqtt-send only sends.
 pub fn action(text: &str) -> Result<String, Problem> {
     match text {

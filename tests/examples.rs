@@ -43,3 +43,35 @@ fn aws_example_is_valid_and_looks_for_its_files_beside_it() {
         "the example uses QoS 1"
     );
 }
+
+#[test]
+fn aws_shadow_example_updates_the_things_shadow_and_waits_for_the_answer() {
+    use crate::support::shadow::{Behaviour, ShadowService};
+    // As the AWS example: the user's certificate files are looked for beside it.
+    let result = run(mqtt_send()
+        .arg("-c")
+        .arg(example("aws-shadow.json"))
+        .args(["-m", r#"{"state":{"reported":{"on":true}}}"#]));
+    result
+        .expect(2)
+        .expect_message(example("AmazonRootCA1.pem").to_str().unwrap());
+    // Against the shadow emulator (no TLS here): the thing is the client id, the update is
+    // confirmed, and --shadow get on the command line reads it back.
+    let broker = Mosquitto::start();
+    let _service = ShadowService::start(broker.port, Behaviour::Aws);
+    let locally = |args: &[&str]| {
+        let mut command = mqtt_send();
+        command.arg("-c").arg(example("aws-shadow.json"));
+        command.args(["-b", &broker.url(), "--use-certificate", "false"]);
+        run(command.args(args))
+    };
+    let updated = locally(&["-m", r#"{"state":{"reported":{"on":true}}}"#]);
+    updated.expect(0);
+    assert_eq!(
+        updated.meta["topic"],
+        "$aws/things/thing-name/shadow/update"
+    );
+    let got = locally(&["--shadow", "get"]);
+    got.expect(0);
+    assert_eq!(got.meta["shadow"]["state"]["reported"]["on"], true);
+}

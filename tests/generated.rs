@@ -174,7 +174,7 @@ fn the_readme_documents_every_flag_key_and_exit_code() {
             "{key}"
         );
     }
-    for code in [0, 1, 2, 3, 4, 5, 6, 7, 130, 143] {
+    for code in [0, 1, 2, 3, 4, 5, 6, 7, 8, 130, 143] {
         assert!(
             readme.contains(&format!("\n| {code} |")),
             "README's exit codes lack {code}"

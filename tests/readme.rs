@@ -6,6 +6,8 @@ use std::fs;
 
 use serde_json::{Map, Value};
 
+use crate::support::responder::Responder;
+use crate::support::shadow::{Behaviour, ShadowService};
 use crate::support::{Mosquitto, mqtt_send, run};
 
 /// The meta objects in the README, in order.
@@ -45,10 +47,12 @@ fn every_meta_object_in_the_readme_is_what_a_real_run_prints() {
     let shown = readme_meta_objects();
     assert_eq!(
         shown.len(),
-        3,
+        6,
         "a meta object was added to the README: check it here too"
     );
 
+    // In the README's order: the quick start; the shadow update accepted and rejected, and a
+    // request's response (checked below, with their broker); the MQTT 5 ACL refusal; max_qos.
     // The quick start.
     let broker = Mosquitto::start();
     let result = run(mqtt_send().args([
@@ -69,7 +73,7 @@ fn every_meta_object_in_the_readme_is_what_a_real_run_prints() {
     });
     let result =
         run(mqtt_send().args(["-b", &broker.url(), "-t", "closed/x", "-m", "x", "-q", "1"]));
-    same_as_a_real_run(&shown[1], &result.meta, &broker.url());
+    same_as_a_real_run(&shown[4], &result.meta, &broker.url());
 
     // A QoS 2 publish to a listener with max_qos 1.
     let broker = Mosquitto::with_listener("allow_anonymous true\nmax_qos 1\n", |_| {});
@@ -85,5 +89,36 @@ fn every_meta_object_in_the_readme_is_what_a_real_run_prints() {
         "-q",
         "2",
     ]));
-    same_as_a_real_run(&shown[2], &result.meta, &broker.url());
+    same_as_a_real_run(&shown[5], &result.meta, &broker.url());
+
+    // A shadow update the shadow service accepts, then one it rejects (a stale version).
+    let broker = Mosquitto::start();
+    let _service = ShadowService::start(broker.port, Behaviour::Aws);
+    let update = |document: &str| {
+        let mut command = mqtt_send();
+        command.args(["-b", &broker.url(), "-i", "ci-thing", "--shadow", "update"]);
+        run(command.args(["-m", document]))
+    };
+    let accepted = update(r#"{"state":{"reported":{"deployed":"4f2a9c1"}}}"#);
+    same_as_a_real_run(&shown[1], &accepted.meta, &broker.url());
+    let rejected = update(r#"{"state":{"reported":{"deployed":"4f2a9c1"}},"version":7}"#);
+    same_as_a_real_run(&shown[2], &rejected.meta, &broker.url());
+
+    // A request and its response (MQTT 5).
+    let _responder = Responder::v5(broker.port, "svc/ping", |_| b"pong".to_vec(), false);
+    let mut command = mqtt_send();
+    command.args([
+        "-b",
+        &broker.url(),
+        "-i",
+        "rr-demo",
+        "-q",
+        "1",
+        "-t",
+        "svc/ping",
+        "-m",
+        "ping",
+    ]);
+    let answered = run(command.args(["--response-topic", "svc/pong", "--wait-response"]));
+    same_as_a_real_run(&shown[3], &answered.meta, &broker.url());
 }

@@ -66,6 +66,20 @@ pub enum ConfigError {
     NoTopic,
     /// No message from anywhere.
     NoContent,
+    /// `--shadow` and a topic: the shadow operation decides the topic.
+    ShadowWithTopic { topic: Origin },
+    /// `--shadow` with neither `--thing` nor a `--client-id` to take the thing name from.
+    ShadowNeedsThing,
+    /// `--thing` or `--shadow-name` (by `origin`) without `--shadow`.
+    ThingWithoutShadow { origin: Origin },
+    /// A request (`--shadow`, `--wait-response`) in a batch: a request is one message.
+    RequestInBatch { request: &'static str },
+    /// `--shadow` with a QoS other than 1 given (AWS IoT takes 0 and 1; a request needs 1).
+    ShadowQos { qos: u8, origin: Origin },
+    /// `--shadow` with `--retain`: AWS IoT refuses retained messages on shadow topics.
+    ShadowRetain,
+    /// `--wait-response` without `--response-topic`.
+    WaitResponseNeedsTopic,
     /// `use-certificate` with a broker URL that is not TLS.
     CertificateWithoutTls { broker: String, host: String },
     /// A mosquitto_pub option mqtt-send does not take, and what to do instead.
@@ -237,6 +251,12 @@ pub enum Problem {
     },
     /// A payload format other than `utf8`.
     PayloadFormat,
+    /// Not update, get or delete.
+    ShadowOperation,
+    /// Not a thing or shadow name AWS IoT takes (1 to `max` of `A-Za-z0-9:_-`).
+    AwsName {
+        max: usize,
+    },
     /// Not a keep-alive from 0 to `max` seconds.
     Keepalive {
         max: u32,
@@ -518,6 +538,37 @@ impl fmt::Display for ConfigError {
                 "no message: give --content TEXT, --content-file PATH (- for stdin), or \
                  \"content\" in the config file",
             ),
+            ConfigError::ShadowWithTopic { topic } => write!(
+                f,
+                "{topic} and --shadow both say where the message goes: --shadow publishes to \
+                 $aws/things/<thing>/shadow/<operation>; leave out the topic"
+            ),
+            ConfigError::ShadowNeedsThing => f.write_str(
+                "--shadow needs the thing's name: give --thing NAME (or --client-id, since AWS \
+                 IoT policies usually make the client id the thing name)",
+            ),
+            ConfigError::ThingWithoutShadow { origin } => write!(
+                f,
+                "{origin} names a shadow, but no --shadow operation is given: add --shadow \
+                 update, get or delete"
+            ),
+            ConfigError::RequestInBatch { request } => write!(
+                f,
+                "{request} waits for the answer to one message and cannot be used with --lines \
+                 or --ndjson"
+            ),
+            ConfigError::ShadowQos { qos, origin } => write!(
+                f,
+                "{origin} is {qos}, but a shadow request goes at QoS 1 (AWS IoT takes QoS 0 and \
+                 1, and the answer needs the acknowledgement): leave out the QoS or use 1"
+            ),
+            ConfigError::ShadowRetain => f.write_str(
+                "--retain with --shadow: AWS IoT refuses retained messages on shadow topics; \
+                 leave out --retain",
+            ),
+            ConfigError::WaitResponseNeedsTopic => {
+                f.write_str("--wait-response needs --response-topic TOPIC: where the reply comes")
+            }
             ConfigError::CertificateWithoutTls { broker, host } => write!(
                 f,
                 "use-certificate is true but the broker {broker} is not a TLS URL: client \
@@ -788,6 +839,18 @@ fn invalid(
                      MQTT_SEND_PASSWORD or --password-file"
                 ),
             }
+        }
+        Problem::ShadowOperation => {
+            write!(f, "{origin} must be update, get or delete")?;
+            got_it(f)
+        }
+        Problem::AwsName { max } => {
+            write!(
+                f,
+                "{origin} must be 1 to {max} letters, digits, ':', '_' or '-' (what AWS IoT \
+                 takes in a name)"
+            )?;
+            got_it(f)
         }
         Problem::Action => {
             write!(f, "{origin} is")?;

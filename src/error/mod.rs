@@ -159,6 +159,27 @@ pub enum Error {
         /// A bad line stopped the batch (rather than the broker or the network).
         stopped: bool,
     },
+    /// The broker refused a subscription a request needs (SUBACK 0x80 and above); nothing
+    /// was published.
+    SubscribeRefused {
+        broker: Broker,
+        filter: String,
+        code: u8,
+        version: Version,
+        reason_string: Option<String>,
+    },
+    /// The service behind the broker answered the request with a rejection (exit 8): the
+    /// shadow service's `code` and `message`.
+    ServiceRejected {
+        broker: Broker,
+        /// "the update of the classic shadow of thing \"lamp\"".
+        request: String,
+        code: Option<i64>,
+        message: Option<String>,
+    },
+    /// A request the broker acknowledged, whose answer never came: the connection ended first
+    /// (exit 6, like no answer before the deadline).
+    Unconfirmed(Box<Unconfirmed>),
     /// The last of several attempts failed.
     GaveUp {
         error: Box<Error>,
@@ -221,7 +242,16 @@ impl Error {
                 ..
             } => Some(*code),
             Error::Rejected { reason, .. } => Some(*reason),
+            Error::SubscribeRefused {
+                code,
+                version: Version::V5,
+                ..
+            } => Some(*code),
             Error::Disconnected { reason, .. } => *reason,
+            Error::Unconfirmed(unconfirmed) => match unconfirmed.ending {
+                Ending::Disconnect { reason, .. } => reason,
+                Ending::Lost(_) => None,
+            },
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.reason_code(),
             Error::NeedsMqtt5 {
                 refusal: Some(error),
@@ -309,6 +339,10 @@ impl Error {
             | Error::ResetAfterDisconnect { .. } => Class::Dropped,
             Error::Interrupted { signal, .. } => signal.class(),
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.class(),
+            Error::SubscribeRefused { .. } => Class::Dropped,
+            // Like a deadline while waiting for the answer: it may or may not take effect.
+            Error::Unconfirmed(_) => Class::Timeout,
+            Error::ServiceRejected { .. } => Class::Service,
         }
     }
 }
@@ -430,6 +464,23 @@ fn reason_words(
     Ok(())
 }
 
+/// What to do about a shadow service's rejection code, where there is something to say.
+fn service_advice(code: i64) -> Option<&'static str> {
+    Some(match code {
+        400 => "the document is not what the shadow service takes",
+        401 | 403 => "the policy of this certificate does not allow this shadow operation",
+        404 => "the thing or its shadow does not exist (check --thing and --shadow-name)",
+        409 => {
+            "the \"version\" in the document is not the shadow's current version: get the \
+             shadow (--shadow get) and try again with its version"
+        }
+        413 => "the document is larger than the shadow service takes (8 KB of state)",
+        429 => "too many requests in flight: try again later",
+        500 | 503 => "the shadow service failed: try again later",
+        _ => return None,
+    })
+}
+
 /// Payloads above this many bytes get the size hint: rumqttd's shipped limit is 20 480.
 pub const LARGE_PAYLOAD: usize = 16 * 1024;
 /// AWS IoT Core's payload limit.
@@ -444,6 +495,8 @@ pub enum Doing {
     SendingBatch,
     WaitingForAcknowledgements,
     Closing,
+    Subscribing,
+    WaitingForAnswer,
 }
 
 /// How long we waited before a deadline ended the run.
@@ -484,6 +537,44 @@ pub enum Step {
     Batch(BatchStatus),
     /// Everything is delivered; we are saying goodbye.
     Closing,
+    /// A request (a shadow operation, `--wait-response`) waits for `waiting_for`: before its
+    /// PUBLISH was written (`sent` false: subscribing), or after, acknowledged or not yet.
+    Request(Box<Pending>),
+}
+
+/// A request the broker acknowledged, and how the connection ended before its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unconfirmed {
+    pub broker: Broker,
+    /// "the shadow update", "the request".
+    pub what: String,
+    /// The acknowledgement it got: PUBACK (QoS 1) or PUBCOMP (QoS 2).
+    pub ack: &'static str,
+    pub waiting_for: String,
+    pub ending: Ending,
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Lost(Cause),
+    /// The broker sent DISCONNECT; MQTT 5: with this reason.
+    Disconnect {
+        reason: Option<u8>,
+        reason_string: Option<String>,
+    },
+}
+
+/// A request under way: what it is ("the shadow update", "the request"), what it waits for,
+/// whether its PUBLISH was written, and acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub what: String,
+    /// The acknowledgement it waits for, or got: PUBACK (QoS 1) or PUBCOMP (QoS 2).
+    pub ack: &'static str,
+    pub waiting_for: String,
+    pub sent: bool,
+    pub acknowledged: bool,
 }
 
 impl Step {
@@ -491,7 +582,11 @@ impl Step {
     pub fn connected(&self) -> bool {
         matches!(
             self,
-            Step::Sending | Step::AwaitingAck(_) | Step::Batch(_) | Step::Closing
+            Step::Sending
+                | Step::AwaitingAck(_)
+                | Step::Batch(_)
+                | Step::Closing
+                | Step::Request(_)
         )
     }
 }
@@ -538,6 +633,11 @@ pub enum InputError {
     Line {
         line: u64,
         problem: LineProblem,
+    },
+    /// A shadow request document that the shadow service would reject.
+    Document {
+        source: Source,
+        problem: crate::shadow::DocumentProblem,
     },
 }
 
@@ -859,6 +959,76 @@ impl fmt::Display for Error {
             Error::Interrupted { signal, situation } => {
                 write!(f, "interrupted by {} {situation}", signal.name())
             }
+            Error::SubscribeRefused {
+                broker,
+                filter,
+                code,
+                version,
+                reason_string,
+            } => {
+                write!(f, "{broker} refused the subscription to {filter} (SUBACK ")?;
+                match version {
+                    Version::V5 => reason_words(f, *code, reason_string)?,
+                    Version::V31 | Version::V311 => write!(f, "0x{code:02x}: failure")?,
+                }
+                f.write_str(
+                    "); the answer could not be received, so nothing was published: check the \
+                     broker's access rules (on AWS IoT Core, a policy allowing iot:Subscribe \
+                     and iot:Receive on this topic)",
+                )
+            }
+            Error::Unconfirmed(unconfirmed) => {
+                let Unconfirmed {
+                    broker,
+                    what,
+                    ack,
+                    waiting_for,
+                    ending,
+                } = unconfirmed.as_ref();
+                write!(f, "{broker} acknowledged {what} ({ack}), then ")?;
+                match ending {
+                    Ending::Lost(Cause::Closed { .. }) => f.write_str("closed the connection")?,
+                    Ending::Lost(Cause::Malformed(what)) => {
+                        write!(f, "sent a malformed packet ({what})")?
+                    }
+                    Ending::Lost(Cause::Io(reason)) => {
+                        write!(f, "the connection failed ({reason})")?
+                    }
+                    Ending::Disconnect {
+                        reason: Some(code),
+                        reason_string,
+                    } => {
+                        f.write_str("sent DISCONNECT (")?;
+                        reason_words(f, *code, reason_string)?;
+                        f.write_str(")")?;
+                    }
+                    Ending::Disconnect { reason: None, .. } => f.write_str("sent DISCONNECT")?,
+                }
+                write!(
+                    f,
+                    " before {waiting_for} came: {what} was not confirmed; it may still take \
+                     effect, so publishing it again is not safe: find out first whether it did \
+                     (for a shadow, --shadow get)"
+                )
+            }
+            Error::ServiceRejected {
+                broker,
+                request,
+                code,
+                message,
+            } => {
+                write!(f, "the service behind {broker} rejected {request}")?;
+                match (code, message) {
+                    (Some(code), Some(message)) => write!(f, ": {code} {message}")?,
+                    (Some(code), None) => write!(f, ": {code}")?,
+                    (None, Some(message)) => write!(f, ": {message}")?,
+                    (None, None) => {}
+                }
+                if let Some(advice) = code.and_then(service_advice) {
+                    write!(f, "; {advice}")?;
+                }
+                Ok(())
+            }
             Error::Batch {
                 error,
                 status,
@@ -923,6 +1093,13 @@ impl fmt::Display for Doing {
             Doing::SendingBatch => f.write_str("sending the batch"),
             Doing::WaitingForAcknowledgements => f.write_str("waiting for acknowledgements"),
             Doing::Closing => f.write_str("closing the connection"),
+            Doing::Subscribing => f.write_str(
+                "subscribing to where the answer comes, before publishing anything (a broker \
+                 that does not let this client subscribe there may close the connection: on AWS \
+                 IoT Core, a policy without iot:Subscribe on the topic filter); nothing was \
+                 published",
+            ),
+            Doing::WaitingForAnswer => f.write_str("waiting for the answer to the request"),
         }
     }
 }
@@ -1081,6 +1258,31 @@ impl fmt::Display for Situation {
                 f,
                 "closing the connection to {broker}; the QoS 0 message may not have arrived"
             ),
+            Step::Request(pending) if !pending.sent => write!(
+                f,
+                "subscribing to where {} comes, with {broker}; nothing was published",
+                pending.waiting_for
+            ),
+            Step::Request(pending) => {
+                let Pending {
+                    what,
+                    ack,
+                    waiting_for,
+                    acknowledged,
+                    ..
+                } = pending.as_ref();
+                write!(f, "waiting for {waiting_for}: ")?;
+                if *acknowledged {
+                    write!(f, "{broker} acknowledged {what} ({ack})")?;
+                } else {
+                    write!(f, "{what} was sent to {broker}, not yet acknowledged,")?;
+                }
+                f.write_str(
+                    " but it was not confirmed; it may still take effect, so publishing it \
+                     again is not safe: find out first whether it did (for a shadow, \
+                     --shadow get)",
+                )
+            }
         }
     }
 }
@@ -1143,6 +1345,11 @@ impl fmt::Display for InputError {
                      out for binary payloads",
                 )
             }
+            InputError::Document { source, problem } => write!(
+                f,
+                "the shadow document from {} {problem}; nothing was sent",
+                source.describe()
+            ),
             InputError::Line { line, problem } => match problem {
                 LineProblem::NotJson(detail) => {
                     write!(f, "line {line} is not valid JSON: {detail}")

@@ -1,0 +1,138 @@
+//! Request/response for any broker (issue 13): `--response-topic T --wait-response` subscribes
+//! to T, publishes the request with MQTT 5's Response Topic and Correlation Data, and waits for
+//! the reply, which goes into the meta object. Against a real mosquitto and a responder client.
+
+use crate::support::cmd::Run;
+use crate::support::responder::Responder;
+use crate::support::{Mosquitto, mqtt_send, run};
+
+fn pong(request: &[u8]) -> Vec<u8> {
+    let mut reply = b"pong:".to_vec();
+    reply.extend_from_slice(request);
+    reply
+}
+
+fn binary(_: &[u8]) -> Vec<u8> {
+    vec![0xff, 0x00, 0x01]
+}
+
+/// `mqtt-send -b URL -t svc/ask -m ping --response-topic svc/answer --wait-response ARGS...`.
+fn ask(url: &str, args: &[&str]) -> Run {
+    let mut command = mqtt_send();
+    command.args(["-b", url, "-t", "svc/ask", "-m", "ping", "-q", "1"]);
+    command.args(["--response-topic", "svc/answer", "--wait-response"]);
+    command.args(args);
+    run(&mut command)
+}
+
+#[test]
+fn the_v5_reply_with_our_correlation_data_goes_into_the_meta_object() {
+    let broker = Mosquitto::start();
+    let _responder = Responder::v5(broker.port, "svc/ask", pong, true);
+    let run = ask(&broker.url(), &[]);
+    run.expect(0).expect_message(
+        "published 4 bytes to svc/ask and received a response of 9 bytes on svc/answer",
+    );
+    let meta = &run.meta;
+    assert_eq!(meta["protocol"], "5");
+    assert_eq!(meta["response"], "pong:ping", "not the stray reply");
+    assert_eq!(meta["response-topic"], "svc/answer");
+    let properties = &meta["response-properties"];
+    assert!(
+        properties["correlation-data"]
+            .as_str()
+            .unwrap()
+            .starts_with("mqtt-send-")
+    );
+    assert_eq!(properties["user-property"][0], "served-by=responder");
+    assert_eq!(properties["content-type"], "text/plain");
+}
+
+#[test]
+fn given_correlation_data_is_sent_and_matched() {
+    let broker = Mosquitto::start();
+    let _responder = Responder::v5(broker.port, "svc/ask", pong, false);
+    let run = ask(&broker.url(), &["--correlation-data", "req-42"]);
+    run.expect(0);
+    assert_eq!(
+        run.meta["response-properties"]["correlation-data"],
+        "req-42"
+    );
+}
+
+#[test]
+fn a_reply_that_is_not_utf8_is_base64() {
+    let broker = Mosquitto::start();
+    let _responder = Responder::v5(broker.port, "svc/ask", binary, false);
+    let run = ask(&broker.url(), &[]);
+    run.expect(0);
+    assert_eq!(run.meta["response-base64"], "/wAB");
+    assert!(run.meta.get("response").is_none());
+}
+
+#[test]
+fn under_311_the_first_message_on_the_topic_is_the_reply() {
+    let broker = Mosquitto::start();
+    let _responder = Responder::v311(broker.port, "svc/ask", "svc/answer", pong);
+    let run = ask(&broker.url(), &["-V", "3.1.1"]);
+    run.expect(0);
+    assert_eq!(run.meta["protocol"], "3.1.1");
+    assert_eq!(run.meta["response"], "pong:ping");
+    assert!(run.meta.get("response-properties").is_none());
+}
+
+#[test]
+fn no_reply_in_time_is_exit_6() {
+    let broker = Mosquitto::start();
+    let first = ask(&broker.url(), &["--timeout", "1"]);
+    first
+        .expect(6)
+        .expect_message("waiting for a response on svc/answer")
+        .expect_message("acknowledged the request (PUBACK) but it was not confirmed");
+    assert!(first.meta.get("response").is_none());
+    // At QoS 2 the acknowledgement is PUBCOMP.
+    let mut command = mqtt_send();
+    command.args([
+        "-b",
+        &broker.url(),
+        "-t",
+        "svc/ask",
+        "-m",
+        "ping",
+        "-q",
+        "2",
+    ]);
+    command.args([
+        "--response-topic",
+        "svc/answer",
+        "--wait-response",
+        "--timeout",
+        "1",
+    ]);
+    run(&mut command)
+        .expect(6)
+        .expect_message("acknowledged the request (PUBCOMP) but it was not confirmed");
+}
+
+#[test]
+fn wait_response_needs_a_response_topic_and_one_message() {
+    let mut command = mqtt_send();
+    command.args(["-t", "a", "-m", "x", "--wait-response"]);
+    run(&mut command)
+        .expect(2)
+        .expect_message("--wait-response needs --response-topic");
+    let mut command = mqtt_send();
+    command.args([
+        "-t",
+        "a",
+        "-m",
+        "x",
+        "--wait-response",
+        "--response-topic",
+        "r",
+        "--lines",
+    ]);
+    run(&mut command)
+        .expect(2)
+        .expect_message("cannot be used with --lines");
+}
