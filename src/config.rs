@@ -1628,7 +1628,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 39, "{known:?}");
+                assert_eq!(known.len(), 40, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),
