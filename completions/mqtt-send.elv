@@ -56,6 +56,7 @@ set edit:completion:arg-completer[mqtt-send] = {|@words|
             cand --private-key 'PEM private key: PKCS#1, PKCS#8 or SEC1 [config: private-key]'
             cand --use-certificate 'Authenticate with the client certificate [config: use-certificate] [default: false]'
             cand --alpn 'ALPN protocol to offer in the TLS handshake; repeatable [config: alpn] [default: x-amzn-mqtt-ca on port 443 with a client certificate]'
+            cand --proxy 'HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it, HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to loopback brokers [config: proxy]'
             cand --timeout 'One deadline for the whole run, in seconds [config: timeout] [default: 30]'
             cand --retries 'Retry connection failures where nothing was published, at most 1000 times [config: retries] [default: 0]'
             cand --lines 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines] [default: false]'

@@ -31,6 +31,7 @@ complete -c mqtt-send -l private-key -d 'PEM private key: PKCS#1, PKCS#8 or SEC1
 complete -c mqtt-send -l use-certificate -d 'Authenticate with the client certificate [config: use-certificate] [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c mqtt-send -l alpn -d 'ALPN protocol to offer in the TLS handshake; repeatable [config: alpn] [default: x-amzn-mqtt-ca on port 443 with a client certificate]' -r
+complete -c mqtt-send -l proxy -d 'HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it, HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to loopback brokers [config: proxy]' -r
 complete -c mqtt-send -l timeout -d 'One deadline for the whole run, in seconds [config: timeout] [default: 30]' -r
 complete -c mqtt-send -l retries -d 'Retry connection failures where nothing was published, at most 1000 times [config: retries] [default: 0]' -r
 complete -c mqtt-send -l lines -d 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines] [default: false]' -r -f -a "true\t''

@@ -196,6 +196,12 @@ pub struct Cli {
     #[arg(long, value_name = "PROTO", value_parser = values::alpn, help_heading = "TLS")]
     pub alpn: Vec<String>,
 
+    /// HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it,
+    /// HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to
+    /// loopback brokers
+    #[arg(long, value_name = "URL", value_parser = values::proxy, help_heading = "Connection")]
+    pub proxy: Option<crate::proxy::Proxy>,
+
     /// One deadline for the whole run, in seconds
     #[arg(long, value_name = "SECONDS", value_parser = values::seconds,
           allow_negative_numbers = true, help_heading = "Behaviour")]

@@ -94,6 +94,8 @@ pub struct Settings {
     pub properties: Properties,
     pub timeout: Duration,
     pub retries: u32,
+    /// The HTTP proxy to tunnel through: `--proxy` (or the config key), else the environment's.
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 /// TLS material and choices, as given (paths already resolved against the config's folder).
@@ -110,6 +112,8 @@ pub struct TlsOptions {
 #[derive(Debug, Default)]
 pub struct Env {
     pub password: Option<Result<String, ()>>,
+    /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY and their lower-case forms.
+    pub proxy: crate::proxy::EnvVars,
 }
 
 impl Env {
@@ -120,7 +124,10 @@ impl Env {
             Err(std::env::VarError::NotPresent) => None,
             Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
         };
-        Env { password }
+        Env {
+            password,
+            proxy: crate::proxy::env_from_process(),
+        }
     }
 }
 
@@ -243,7 +250,13 @@ pub fn settings(
         });
     }
 
+    let proxy = match cli.proxy {
+        Some(proxy) => Some(proxy),
+        None => crate::proxy::from_env(&env.proxy, &broker)?,
+    };
+
     Ok(Settings {
+        proxy,
         broker,
         client_id,
         client_id_given,
@@ -934,6 +947,7 @@ mod tests {
         let path = file.path().to_str().unwrap();
         let env = || Env {
             password: Some(Ok("from-env".into())),
+            ..Env::default()
         };
         let pw = |s: Settings| s.password.unwrap().expose().to_string();
         assert_eq!(
@@ -1272,7 +1286,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 25, "{known:?}");
+                assert_eq!(known.len(), 26, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),
@@ -1311,6 +1325,7 @@ mod tests {
         );
         let env = Env {
             password: Some(Ok(long.clone())),
+            ..Env::default()
         };
         assert_eq!(
             too_long(merge(&["-t", "t", "-m", "c"], env).unwrap_err()),
@@ -1343,6 +1358,7 @@ mod tests {
     fn an_environment_password_that_is_not_utf8_is_refused_only_when_it_is_used() {
         let env = || Env {
             password: Some(Err(())),
+            ..Env::default()
         };
         assert!(matches!(
             merge(&["-t", "t", "-m", "c"], env()).unwrap_err(),

@@ -20,6 +20,7 @@ mod json;
 mod log;
 mod message;
 mod outcome;
+mod proxy;
 mod redact;
 mod run;
 mod session;

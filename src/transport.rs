@@ -14,9 +14,10 @@ use tokio::task::JoinSet;
 use tokio_rustls::client::TlsStream;
 
 use crate::broker::Broker;
-use crate::error::{Error, Step};
+use crate::error::{Error, ProxyProblem, Step};
 use crate::files::io_reason;
 use crate::log::verbose;
+use crate::proxy::{self, Proxy};
 use crate::tls::Tls;
 use crate::websocket::{self, WebSocket};
 
@@ -44,12 +45,14 @@ pub struct Tcp {
 pub async fn connect(
     broker: &Broker,
     tls: Option<&Tls>,
+    proxy: Option<&Proxy>,
     step: &mut Step,
 ) -> Result<Transport, Error> {
-    let tcp = Tcp {
-        stream: connect_tcp(broker, step).await?,
-        read: 0,
+    let stream = match proxy {
+        None => connect_tcp(broker, step).await?,
+        Some(proxy) => through(proxy, broker, step).await?,
     };
+    let tcp = Tcp { stream, read: 0 };
     let stream = match tls {
         Some(tls) => {
             *step = Step::TlsHandshake;
@@ -116,18 +119,56 @@ fn closed(error: &io::Error) -> bool {
 }
 
 async fn connect_tcp(broker: &Broker, step: &mut Step) -> Result<TcpStream, Error> {
-    *step = Step::Resolving;
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(broker.address())
+    dial(&broker.address(), step)
         .await
-        .map_err(|e| Error::Resolve {
-            broker: broker.clone(),
-            reason: io_reason(&e),
-        })?
-        .collect();
-    let (address, stream) = match race(&addresses, step).await {
-        Ok(connected) => connected,
-        Err(last_error) => return Err(connect_failure(broker, last_error)),
+        .map_err(|failure| match failure {
+            Dial::Resolve(e) => Error::Resolve {
+                broker: broker.clone(),
+                reason: io_reason(&e),
+            },
+            Dial::Connect(last_error) => connect_failure(broker, last_error),
+        })
+}
+
+/// A TCP connection to the proxy, and its tunnel to the broker.
+async fn through(proxy: &Proxy, broker: &Broker, step: &mut Step) -> Result<TcpStream, Error> {
+    let failed = |problem| Error::Proxy {
+        broker: broker.clone(),
+        proxy: format!("{proxy} (from {})", proxy.from),
+        problem: Box::new(problem),
     };
+    let mut stream = dial(&proxy.address(), step)
+        .await
+        .map_err(|failure| match failure {
+            Dial::Resolve(e) => failed(ProxyProblem::Resolve(io_reason(&e))),
+            Dial::Connect(None) => failed(ProxyProblem::NoAddress),
+            Dial::Connect(Some((address, e))) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                failed(ProxyProblem::Refused(address))
+            }
+            Dial::Connect(Some((address, e))) => {
+                failed(ProxyProblem::Failed(address, io_reason(&e)))
+            }
+        })?;
+    *step = Step::Tunnel;
+    proxy::tunnel(&mut stream, proxy, broker)
+        .await
+        .map_err(failed)?;
+    Ok(stream)
+}
+
+enum Dial {
+    Resolve(io::Error),
+    Connect(Option<(SocketAddr, io::Error)>),
+}
+
+/// Resolve `address` (host:port) and connect to the first of its addresses that answers.
+async fn dial(address: &str, step: &mut Step) -> Result<TcpStream, Dial> {
+    *step = Step::Resolving;
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(address)
+        .await
+        .map_err(Dial::Resolve)?
+        .collect();
+    let (address, stream) = race(&addresses, step).await.map_err(Dial::Connect)?;
     // One small packet at a time, each answered: Nagle would only add delay.
     if let Err(e) = stream.set_nodelay(true) {
         verbose!("could not set TCP_NODELAY: {e}");

@@ -57,6 +57,11 @@ pub fn broker(text: &str) -> Result<Broker, Problem> {
     broker::parse(text).map_err(|error| Problem::Url(Box::new(error)))
 }
 
+/// An HTTP proxy URL for `--proxy` (its credentials never shown).
+pub fn proxy(text: &str) -> Result<crate::proxy::Proxy, Problem> {
+    crate::proxy::parse(text)
+}
+
 /// A broker host for `--host`: a name or an IP address (IPv6 with or without brackets).
 pub fn host(text: &str) -> Result<Host, Problem> {
     broker::parse_host(text).ok_or_else(|| Problem::Host {
@@ -217,6 +222,11 @@ pub struct Secret(String);
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// A secret that is not a password (a proxy's, an AWS key's).
+    pub fn new(text: String) -> Self {
+        Secret(text)
     }
 }
 

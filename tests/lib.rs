@@ -12,6 +12,7 @@ mod faults;
 mod generated;
 mod hardening;
 mod mqtt5;
+mod proxy;
 mod readme;
 mod retries;
 mod secrets;

@@ -202,6 +202,11 @@ pub enum Problem {
     },
     /// An ALPN protocol name that is empty or longer than 255 bytes.
     Alpn,
+    /// Not an HTTP proxy URL (shown redacted: it may hold credentials); `what` is wrong.
+    Proxy {
+        shown: Box<RedactedUrl>,
+        what: &'static str,
+    },
     /// An empty file name.
     EmptyPath,
     /// An action other than `send`.
@@ -550,6 +555,7 @@ fn invalid(
             f,
             "{origin}: the {field} contains a NUL character, which MQTT does not allow"
         ),
+        Problem::Proxy { shown, what } => write!(f, "{origin}: the proxy \"{shown}\" {what}"),
         Problem::Alpn => {
             write!(f, "{origin}: an ALPN protocol name is 1 to 255 bytes")?;
             got_it(f)

@@ -16,6 +16,8 @@ pub const SECRETS: &[&str] = &[
     "pw-dash-8e1f",
     "pw-stray-2b7d",
     "pw-url-6c0a",
+    "pw-proxy-4a7e",
+    "pw-proxy-wrong-19c2",
 ];
 
 /// The binary under test, with an empty environment so a developer's own MQTT_SEND_PASSWORD
