@@ -23,7 +23,7 @@ _mqtt__send() {
 
     case "${cmd}" in
         mqtt__send)
-            opts="-c -b -h -p -i -V -t -q -m -f -r -u -P -v --config --broker --host --port --client-id --protocol-version --topic --qos --content --content-file --retain --user-property --content-type --message-expiry --response-topic --correlation-data --payload-format --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --proxy --timeout --retries --lines --ndjson --action --verbose --generate --help --version"
+            opts="-c -b -h -p -i -V -t -q -m -f -r -u -P -v --config --broker --host --port --client-id --protocol-version --topic --qos --content --content-file --retain --user-property --content-type --message-expiry --response-topic --correlation-data --payload-format --username --password --password-file --root-ca-crt --certificate --private-key --use-certificate --alpn --proxy --aws-sigv4 --aws-authorizer --aws-authorizer-token --aws-authorizer-signature --timeout --retries --lines --ndjson --action --verbose --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,6 +182,22 @@ _mqtt__send() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-sigv4)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --aws-authorizer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-authorizer-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-authorizer-signature)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -202,6 +202,26 @@ pub struct Cli {
     #[arg(long, value_name = "URL", value_parser = values::proxy, help_heading = "Connection")]
     pub proxy: Option<crate::proxy::Proxy>,
 
+    /// wss:// only: sign the WebSocket URL with AWS SigV4 (AWS IoT Core with IAM credentials from
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or AWS_PROFILE's static keys;
+    /// region from AWS_REGION or the endpoint)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          help_heading = "AWS")]
+    pub aws_sigv4: Option<bool>,
+
+    /// AWS IoT custom authorizer to name in the username (offers ALPN mqtt on port 443)
+    #[arg(long, value_name = "NAME", value_parser = values::authorizer, help_heading = "AWS")]
+    pub aws_authorizer: Option<String>,
+
+    /// The token the custom authorizer reads, as its token key name and value
+    #[arg(long, value_name = "KEY=VALUE", value_parser = values::authorizer_token,
+          help_heading = "AWS")]
+    pub aws_authorizer_token: Option<values::AuthorizerToken>,
+
+    /// The token's signature, for an authorizer with token signing on
+    #[arg(long, value_name = "SIG", value_parser = values::authorizer, help_heading = "AWS")]
+    pub aws_authorizer_signature: Option<String>,
+
     /// One deadline for the whole run, in seconds
     #[arg(long, value_name = "SECONDS", value_parser = values::seconds,
           allow_negative_numbers = true, help_heading = "Behaviour")]
@@ -322,8 +342,12 @@ pub const DEFAULTS: &[(&str, Fallback)] = &[
     ("action", Fallback::Value("send")),
     (
         "alpn",
-        Fallback::Described("x-amzn-mqtt-ca on port 443 with a client certificate"),
+        Fallback::Described(
+            "x-amzn-mqtt-ca on port 443 with a client certificate, mqtt with --aws-authorizer, \
+             http/1.1 for wss://",
+        ),
     ),
+    ("aws-sigv4", Fallback::Value("false")),
     ("broker", Fallback::Value(DEFAULT_BROKER)),
     (
         "client-id",

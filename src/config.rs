@@ -96,6 +96,8 @@ pub struct Settings {
     pub retries: u32,
     /// The HTTP proxy to tunnel through: `--proxy` (or the config key), else the environment's.
     pub proxy: Option<crate::proxy::Proxy>,
+    /// `--aws-sigv4`: the credentials and region to sign the WebSocket URL with.
+    pub aws_sigv4: Option<crate::aws::Sigv4>,
 }
 
 /// TLS material and choices, as given (paths already resolved against the config's folder).
@@ -114,6 +116,8 @@ pub struct Env {
     pub password: Option<Result<String, ()>>,
     /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY and their lower-case forms.
     pub proxy: crate::proxy::EnvVars,
+    /// AWS_ACCESS_KEY_ID, ..., AWS_REGION, HOME (for `--aws-sigv4`).
+    pub aws: crate::aws::EnvVars,
 }
 
 impl Env {
@@ -127,6 +131,7 @@ impl Env {
         Env {
             password,
             proxy: crate::proxy::env_from_process(),
+            aws: crate::aws::env_from_process(),
         }
     }
 }
@@ -250,12 +255,33 @@ pub fn settings(
         });
     }
 
+    let aws_sigv4 = match cli.aws_sigv4.expect(DEFAULTED) {
+        true => Some(crate::aws::sigv4(&env.aws, &broker)?),
+        false => None,
+    };
+    // A custom authorizer is named in the username, and served on 443 with ALPN "mqtt".
+    let mut username = cli.username;
+    let mut tls = tls;
+    if let Some(name) = &cli.aws_authorizer {
+        username = Some(crate::aws::authorizer_username(
+            username.as_deref(),
+            name,
+            cli.aws_authorizer_token
+                .as_ref()
+                .map(|t| (t.key.as_str(), t.value.as_str())),
+            cli.aws_authorizer_signature.as_deref(),
+        ));
+        if tls.alpn.is_empty() && broker.port == 443 && broker.websocket.is_none() {
+            tls.alpn = vec!["mqtt".to_string()];
+        }
+    }
     let proxy = match cli.proxy {
         Some(proxy) => Some(proxy),
         None => crate::proxy::from_env(&env.proxy, &broker)?,
     };
 
     Ok(Settings {
+        aws_sigv4,
         proxy,
         broker,
         client_id,
@@ -267,7 +293,7 @@ pub fn settings(
         qos: cli.qos.expect(DEFAULTED),
         retain: cli.retain.expect(DEFAULTED),
         content,
-        username: cli.username,
+        username,
         password,
         tls,
         timeout: cli.timeout.expect(DEFAULTED),
@@ -1286,7 +1312,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 26, "{known:?}");
+                assert_eq!(known.len(), 30, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),

@@ -5,6 +5,7 @@
 //! Data flows one way: argv + environment + config file → `Settings` → `run::run` (input →
 //! session → in-flight state) → `Outcome` → stdout + exit status.
 
+mod aws;
 mod broker;
 mod cli;
 mod codec;
@@ -25,6 +26,7 @@ mod redact;
 mod run;
 mod session;
 mod signals;
+mod sigv4;
 mod state;
 mod tls;
 mod transport;

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_rustls::client::TlsStream;
 
+use crate::aws::Sigv4;
 use crate::broker::Broker;
 use crate::error::{Error, ProxyProblem, Step};
 use crate::files::io_reason;
@@ -46,6 +47,7 @@ pub async fn connect(
     broker: &Broker,
     tls: Option<&Tls>,
     proxy: Option<&Proxy>,
+    sign: Option<&Sigv4>,
     step: &mut Step,
 ) -> Result<Transport, Error> {
     let stream = match proxy {
@@ -80,7 +82,12 @@ pub async fn connect(
         return Ok(stream);
     };
     *step = Step::WebSocketUpgrade;
-    match websocket::upgrade(stream, &host_header(broker), path).await {
+    let host = host_header(broker);
+    let target = match sign {
+        Some(sign) => sign.presign(path, &host, std::time::SystemTime::now()),
+        None => path.to_string(),
+    };
+    match websocket::upgrade(stream, &host, &target).await {
         Ok(socket) => Ok(Transport::WebSocket(Box::new(socket))),
         // A TLS alert after the handshake (a client certificate turned away) is about TLS.
         Err((_, Some(error))) if tls.is_some() && crate::tls::rustls_error(&error).is_some() => {

@@ -62,6 +62,31 @@ pub fn proxy(text: &str) -> Result<crate::proxy::Proxy, Problem> {
     crate::proxy::parse(text)
 }
 
+/// A custom authorizer's name or a token signature: not empty, no NUL.
+pub fn authorizer(text: &str) -> Result<String, Problem> {
+    if text.is_empty() {
+        return Err(Problem::Authorizer);
+    }
+    Ok(text.to_string())
+}
+
+/// A custom authorizer's token: `KEY=VALUE`, the token key name (not empty) and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerToken {
+    pub key: String,
+    pub value: String,
+}
+
+pub fn authorizer_token(text: &str) -> Result<AuthorizerToken, Problem> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok(AuthorizerToken {
+            key: key.to_string(),
+            value: value.to_string(),
+        }),
+        _ => Err(Problem::AuthorizerToken),
+    }
+}
+
 /// A broker host for `--host`: a name or an IP address (IPv6 with or without brackets).
 pub fn host(text: &str) -> Result<Host, Problem> {
     broker::parse_host(text).ok_or_else(|| Problem::Host {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod aws;
 mod bad_input;
 mod batch;
 mod config_errors;

@@ -16,7 +16,9 @@ use crate::signals::Signal;
 mod config;
 mod tls;
 
-pub use config::{ConfigError, Field, Got, JsonType, Kind, Origin, Problem, RedactedUrl, UrlError};
+pub use config::{
+    AwsMissing, ConfigError, Field, Got, JsonType, Kind, Origin, Problem, RedactedUrl, UrlError,
+};
 pub use tls::{TlsProblem, TlsSetupError};
 
 /// Why a run did not publish.
