@@ -23,8 +23,8 @@ Register-ArgumentCompleter -Native -CommandName 'mqtt-send' -ScriptBlock {
         'mqtt-send' {
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)')
-            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]')
-            [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]')
+            [CompletionResult]::new('-b', '-b', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and wss:// (443) with a path (/mqtt by default), or host[:port] [config: broker] [default: tcp://localhost:1883]')
+            [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and wss:// (443) with a path (/mqtt by default), or host[:port] [config: broker] [default: tcp://localhost:1883]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Broker port, in place of the broker URL''s')

@@ -20,8 +20,8 @@ set edit:completion:arg-completer[mqtt-send] = {|@words|
         &'mqtt-send'= {
             cand -c 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)'
             cand --config 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)'
-            cand -b 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]'
-            cand --broker 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] [config: broker] [default: tcp://localhost:1883]'
+            cand -b 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and wss:// (443) with a path (/mqtt by default), or host[:port] [config: broker] [default: tcp://localhost:1883]'
+            cand --broker 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and wss:// (443) with a path (/mqtt by default), or host[:port] [config: broker] [default: tcp://localhost:1883]'
             cand -h 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)'
             cand --host 'Broker host name or IP address, in place of the broker URL''s (scheme and port stay)'
             cand -p 'Broker port, in place of the broker URL''s'

@@ -34,7 +34,8 @@ const DESCRIPTION: &str = "\
 Publish an MQTT message, wait for the broker's acknowledgement, and report it as JSON.
 
 mqtt-send connects to an MQTT broker (MQTT 5, or 3.1.1 for a broker that does not speak 5; plain \
-TCP or TLS, with a username and password or a client certificate), publishes the message with \
+TCP, TLS or WebSockets, directly or through an HTTP proxy; with a username and password, a client \
+certificate, or AWS SigV4 from IAM credentials), publishes the message with \
 the MQTT 5 properties asked for, waits for the broker's acknowledgement (PUBACK for \
 QoS 1, PUBCOMP for QoS 2), disconnects cleanly, prints one JSON meta object on stdout and exits \
 with the status that object names. One --timeout covers the whole run. The connection can come \
@@ -66,7 +67,8 @@ pub struct Cli {
     #[arg(short = 'c', long, value_name = "FILE", help_heading = "Connection")]
     pub config: Option<PathBuf>,
 
-    /// Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port]
+    /// Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and wss:// (443)
+    /// with a path (/mqtt by default), or host[:port]
     #[arg(short = 'b', long, value_name = "URL", value_parser = values::broker,
           help_heading = "Connection")]
     pub broker: Option<Broker>,
@@ -623,8 +625,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             broker.get_help().unwrap().to_string(),
-            "Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), or host[:port] \
-             [config: broker] [default: tcp://localhost:1883]"
+            "Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and \
+             wss:// (443) with a path (/mqtt by default), or host[:port] [config: broker] \
+             [default: tcp://localhost:1883]"
         );
     }
 }
