@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::support::certs::Ca;
 use crate::support::ws::{header, http_server, switching};
-use crate::support::{Mosquitto, SilentServer, Subscriber, mqtt_send, numbered_lines, run};
+use crate::support::{
+    Mosquitto, SilentServer, Subscriber, mqtt_send, numbered_lines, run, run_and_signal,
+};
 
 fn ws_broker() -> Mosquitto {
     Mosquitto::with_listener("protocol websockets\nallow_anonymous true\n", |_| {})
@@ -266,4 +268,23 @@ fn a_server_that_never_answers_the_upgrade_meets_the_deadline() {
     ]))
     .expect(6)
     .expect_message("waiting for the answer to the WebSocket upgrade");
+}
+
+#[test]
+fn a_signal_during_the_upgrade_is_130_naming_it() {
+    let server = SilentServer::start();
+    run_and_signal(
+        mqtt_send().args([
+            "-b",
+            &format!("ws://127.0.0.1:{}", server.port),
+            "-t",
+            "t",
+            "-m",
+            "x",
+        ]),
+        "INT",
+        Duration::from_millis(500),
+    )
+    .expect(130)
+    .expect_message("interrupted by SIGINT waiting for the answer to the WebSocket upgrade");
 }
