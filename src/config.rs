@@ -276,7 +276,12 @@ pub fn settings(
         }
     }
     let proxy = match cli.proxy {
-        Some(proxy) => Some(proxy),
+        Some(mut proxy) => {
+            if matches!(sources.origin("proxy"), Some(Origin::Key(..))) {
+                proxy.from = "\"proxy\" in the config file";
+            }
+            Some(proxy)
+        }
         None => crate::proxy::from_env(&env.proxy, &broker)?,
     };
 

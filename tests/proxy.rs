@@ -236,3 +236,46 @@ fn no_proxy_and_loopback_brokers_go_direct_but_the_flag_always_applies() {
     .expect(2)
     .expect_message("HTTP_PROXY: the proxy \"socks5://***@127.0.0.1:1080\" is not an HTTP proxy");
 }
+
+#[test]
+fn proxy_credentials_are_never_shown_from_the_flag_or_the_config() {
+    let broker = Mosquitto::start();
+    let proxy = Tinyproxy::start(&format!("BasicAuth alice {PASSWORD}"));
+    run(mqtt_send().args([
+        "-b",
+        "tcp://b.example",
+        "-t",
+        "t",
+        "-m",
+        "x",
+        "--proxy",
+        &format!("http://alice:{PASSWORD}@127.0.0.1:99999"),
+    ]))
+    .expect(2)
+    .expect_message("--proxy: the proxy \"http://***@127.0.0.1:99999\" has a port");
+    // The config key, with the password percent-encoded: the run goes through and -v names the
+    // proxy without its credentials.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"broker": "{}", "topic": "t", "content": "x", "qos": 1,
+                "proxy": "http://alice:{}@127.0.0.1:{}"}}"#,
+            broker.url(),
+            PASSWORD.replace('-', "%2D"),
+            proxy.port
+        ),
+    )
+    .unwrap();
+    let result = run(mqtt_send().args(["-c", config.to_str().unwrap(), "-v"]));
+    result.expect(0);
+    assert!(
+        result.stderr.contains(&format!(
+            "asking the proxy {} (from \"proxy\" in the config file)",
+            proxy.url()
+        )),
+        "{}",
+        result.stderr
+    );
+}
