@@ -41,8 +41,10 @@ pub struct Tcp {
     read: u64,
 }
 
-/// Resolve the broker, connect to the first of its addresses that answers, and do the TLS
-/// handshake when `tls` is given. `step` says where we are, for a deadline or a signal.
+/// Resolve the broker (or the proxy, which then opens a tunnel to it), connect to the first of
+/// its addresses that answers, do the TLS handshake when `tls` is given, and the WebSocket
+/// upgrade (signed with `sign`, if given) for `ws://` and `wss://`. `step` says where we are, for
+/// a deadline or a signal.
 pub async fn connect(
     broker: &Broker,
     tls: Option<&Tls>,
@@ -89,19 +91,19 @@ pub async fn connect(
     };
     match websocket::upgrade(stream, &host, &target).await {
         Ok(socket) => Ok(Transport::WebSocket(Box::new(socket))),
-        // A TLS alert after the handshake (a client certificate turned away) is about TLS.
-        Err((_, Some(error))) if tls.is_some() && crate::tls::rustls_error(&error).is_some() => {
-            Err(Error::Tls {
+        Err((problem, error)) => match (tls, error) {
+            // A TLS alert after the handshake (a client certificate turned away) is about TLS.
+            (Some(tls), Some(error)) if crate::tls::rustls_error(&error).is_some() => {
+                Err(Error::Tls {
+                    broker: broker.clone(),
+                    problem: tls.problem(broker, &error),
+                })
+            }
+            _ => Err(Error::WebSocket {
                 broker: broker.clone(),
-                problem: tls
-                    .map(|tls| tls.problem(broker, &error))
-                    .expect("tls is some"),
-            })
-        }
-        Err((problem, _)) => Err(Error::WebSocket {
-            broker: broker.clone(),
-            problem,
-        }),
+                problem,
+            }),
+        },
     }
 }
 

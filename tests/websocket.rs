@@ -133,6 +133,19 @@ fn wss_is_tls_as_ssl_is_with_client_certificates() {
     assert_eq!(sub.expect_message().payload, b"secure");
     assert!(broker.log().contains("u'ws-device'"), "{}", broker.log());
 
+    // The listener wants a client certificate: without one, the alert is a TLS failure (4).
+    run(mqtt_send().args([
+        "-b",
+        &url,
+        "-t",
+        "wss",
+        "-m",
+        "x",
+        "--root-ca-crt",
+        ca.pem.to_str().unwrap(),
+    ]))
+    .expect(4);
+
     // Verification is on: a CA that did not sign the server's certificate is exit 4.
     let other = Ca::new(dir.path(), "other");
     run(mqtt_send().args([
