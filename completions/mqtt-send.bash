@@ -23,7 +23,7 @@ _mqtt__send() {
 
     case "${cmd}" in
         mqtt__send)
-            opts="-c -b -h -p -i -I -L -k -x -V -t -q -m -f -s -l -n -r -D -u -P -d -v --config --broker --host --port --id --client-id --id-prefix --url --unix --keepalive --session-expiry-interval --nodelay --protocol-version --topic --qos --message --content --file --content-file --stdin-file --stdin-line --null-message --repeat --repeat-delay --retain --user-property --content-type --message-expiry --response-topic --correlation-data --payload-format --property --will-topic --will-payload --will-qos --will-retain --username --pw --password --password-file --cafile --root-ca-crt --capath --tls-use-os-certs --cert --certificate --key --private-key --use-certificate --tls-alpn --alpn --tls-version --timeout --retries --lines --ndjson --shadow --thing --shadow-name --wait-response --debug --verbose --quiet --help --version"
+            opts="-c -b -h -p -i -I -L -k -x -V -t -q -m -f -s -l -n -r -D -u -P -d -v --config --broker --host --port --id --client-id --id-prefix --url --unix --keepalive --session-expiry-interval --nodelay --protocol-version --topic --qos --message --content --file --content-file --stdin-file --stdin-line --null-message --repeat --repeat-delay --retain --user-property --content-type --message-expiry --response-topic --correlation-data --payload-format --property --will-topic --will-payload --will-qos --will-retain --username --pw --password --password-file --cafile --root-ca-crt --capath --tls-use-os-certs --cert --certificate --key --private-key --use-certificate --tls-alpn --alpn --tls-version --proxy --aws-sigv4 --aws-authorizer --aws-authorizer-token --aws-authorizer-signature --timeout --retries --lines --ndjson --shadow --thing --shadow-name --wait-response --debug --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +291,26 @@ _mqtt__send() {
                     ;;
                 --tls-version)
                     COMPREPLY=($(compgen -W "tlsv1.3 tlsv1.2 tlsv1.1" -- "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-sigv4)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --aws-authorizer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-authorizer-token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-authorizer-signature)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --timeout)

@@ -1,5 +1,5 @@
 complete -c mqtt-send -s c -l config -d 'Flint-style JSON config file (keys: broker, client-id, topic, qos, content, ...)' -r -F
-complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), unix:///PATH, host[:port] [config: broker] [default: tcp://localhost:1883]' -r
+complete -c mqtt-send -s b -l broker -d 'Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and wss:// (443) with a path (/mqtt by default), unix:///PATH, or host[:port] [config: broker] [default: tcp://localhost:1883]' -r
 complete -c mqtt-send -s h -l host -d 'Broker host name or IP address, in place of the broker URL\'s (scheme and port stay)' -r
 complete -c mqtt-send -s p -l port -d 'Broker port, in place of the broker URL\'s' -r
 complete -c mqtt-send -s i -l client-id -l id -d 'MQTT client identifier (AWS IoT Core: the thing name); \'\' sends an empty one [config: client-id] [default: mqtt-send-<8 random hex digits>]' -r
@@ -51,10 +51,16 @@ complete -c mqtt-send -l certificate -l cert -d 'PEM client certificate (chain);
 complete -c mqtt-send -l private-key -l key -d 'PEM private key: PKCS#1, PKCS#8 or SEC1 [config: private-key]' -r -F
 complete -c mqtt-send -l use-certificate -d 'Authenticate with the client certificate [config: use-certificate] [default: false]' -r -f -a "true\t''
 false\t''"
-complete -c mqtt-send -l alpn -l tls-alpn -d 'ALPN protocol to offer in the TLS handshake; repeatable [config: alpn] [default: x-amzn-mqtt-ca on port 443 with a client certificate]' -r
+complete -c mqtt-send -l alpn -l tls-alpn -d 'ALPN protocol to offer in the TLS handshake; repeatable [config: alpn] [default: x-amzn-mqtt-ca on port 443 with a client certificate, mqtt with --aws-authorizer, http/1.1 for wss://]' -r
 complete -c mqtt-send -l tls-version -d 'The oldest TLS version to accept: tlsv1.3, or tlsv1.2 (1.2 and 1.3; tlsv1.1 means the same, as mqtt-send never speaks older than 1.2) [config: tls-version]' -r -f -a "tlsv1.3\t''
 tlsv1.2\t''
 tlsv1.1\t''"
+complete -c mqtt-send -l proxy -d 'HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it, HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to loopback brokers [config: proxy]' -r
+complete -c mqtt-send -l aws-sigv4 -d 'wss:// only: sign the WebSocket URL with AWS SigV4 (AWS IoT Core with IAM credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or AWS_PROFILE\'s static keys; region from AWS_REGION or the endpoint) [config: aws-sigv4] [default: false]' -r -f -a "true\t''
+false\t''"
+complete -c mqtt-send -l aws-authorizer -d 'AWS IoT custom authorizer to name in the username (offers ALPN mqtt on port 443) [config: aws-authorizer]' -r
+complete -c mqtt-send -l aws-authorizer-token -d 'The token the custom authorizer reads, as its token key name and value [config: aws-authorizer-token]' -r
+complete -c mqtt-send -l aws-authorizer-signature -d 'The token\'s signature, for an authorizer with token signing on [config: aws-authorizer-signature]' -r
 complete -c mqtt-send -l timeout -d 'One deadline for the whole run, in seconds [config: timeout] [default: 30]' -r
 complete -c mqtt-send -l retries -d 'Retry connection failures where nothing was published, at most 1000 times [config: retries] [default: 0]' -r
 complete -c mqtt-send -l lines -d 'Batch: every line of the content is one message to --topic, over one connection; empty lines are skipped [config: lines] [default: false]' -r -f -a "true\t''

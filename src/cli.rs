@@ -39,7 +39,8 @@ const DESCRIPTION: &str = "\
 Publish an MQTT message, wait for the broker's acknowledgement, and report it as JSON.
 
 mqtt-send connects to an MQTT broker (MQTT 5, or 3.1.1 for a broker that does not speak 5; plain \
-TCP or TLS, with a username and password or a client certificate), publishes the message with \
+TCP, TLS or WebSockets, directly or through an HTTP proxy; with a username and password, a client \
+certificate, or AWS SigV4 from IAM credentials), publishes the message with \
 the MQTT 5 properties asked for, waits for the broker's acknowledgement (PUBACK for \
 QoS 1, PUBCOMP for QoS 2), disconnects cleanly, prints one JSON meta object on stdout and exits \
 with the status that object names. One --timeout covers the whole run. The connection can come \
@@ -71,7 +72,8 @@ pub struct Cli {
     #[arg(short = 'c', long, value_name = "FILE", help_heading = "Connection")]
     pub config: Option<PathBuf>,
 
-    /// Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), unix:///PATH, host[:port]
+    /// Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and wss:// (443)
+    /// with a path (/mqtt by default), unix:///PATH, or host[:port]
     #[arg(short = 'b', long, value_name = "URL", value_parser = values::broker,
           help_heading = "Connection")]
     pub broker: Option<Broker>,
@@ -318,6 +320,32 @@ pub struct Cli {
           value_parser = OneOf { rule: values::tls_version, names: values::TLS_VERSIONS },
           help_heading = "TLS")]
     pub tls_version: Option<TlsVersion>,
+
+    /// HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it,
+    /// HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to
+    /// loopback brokers
+    #[arg(long, value_name = "URL", value_parser = values::proxy, help_heading = "Connection")]
+    pub proxy: Option<crate::proxy::Proxy>,
+
+    /// wss:// only: sign the WebSocket URL with AWS SigV4 (AWS IoT Core with IAM credentials from
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or AWS_PROFILE's static keys;
+    /// region from AWS_REGION or the endpoint)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          help_heading = "AWS")]
+    pub aws_sigv4: Option<bool>,
+
+    /// AWS IoT custom authorizer to name in the username (offers ALPN mqtt on port 443)
+    #[arg(long, value_name = "NAME", value_parser = values::authorizer, help_heading = "AWS")]
+    pub aws_authorizer: Option<String>,
+
+    /// The token the custom authorizer reads, as its token key name and value
+    #[arg(long, value_name = "KEY=VALUE", value_parser = values::authorizer_token,
+          help_heading = "AWS")]
+    pub aws_authorizer_token: Option<values::AuthorizerToken>,
+
+    /// The token's signature, for an authorizer with token signing on
+    #[arg(long, value_name = "SIG", value_parser = values::authorizer, help_heading = "AWS")]
+    pub aws_authorizer_signature: Option<String>,
 
     /// One deadline for the whole run, in seconds
     #[arg(long, value_name = "SECONDS", value_parser = values::seconds,
@@ -587,8 +615,12 @@ pub const DEFAULTS: &[(&str, Fallback)] = &[
     ("action", Fallback::Value("send")),
     (
         "alpn",
-        Fallback::Described("x-amzn-mqtt-ca on port 443 with a client certificate"),
+        Fallback::Described(
+            "x-amzn-mqtt-ca on port 443 with a client certificate, mqtt with --aws-authorizer, \
+             http/1.1 for wss://",
+        ),
     ),
+    ("aws-sigv4", Fallback::Value("false")),
     ("broker", Fallback::Value(DEFAULT_BROKER)),
     (
         "client-id",
@@ -898,8 +930,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             broker.get_help().unwrap().to_string(),
-            "Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), unix:///PATH, \
-             host[:port] [config: broker] [default: tcp://localhost:1883]"
+            "Broker URL: tcp:// mqtt:// (1883), ssl:// mqtts:// tls:// (8883), ws:// (80) and \
+             wss:// (443) with a path (/mqtt by default), unix:///PATH, or host[:port] \
+             [config: broker] [default: tcp://localhost:1883]"
         );
     }
 }

@@ -113,6 +113,10 @@ pub struct Settings {
     pub repeat_delay: Option<Duration>,
     pub timeout: Duration,
     pub retries: u32,
+    /// The HTTP proxy to tunnel through: `--proxy` (or the config key), else the environment's.
+    pub proxy: Option<crate::proxy::Proxy>,
+    /// `--aws-sigv4`: the credentials and region to sign the WebSocket URL with.
+    pub aws_sigv4: Option<crate::aws::Sigv4>,
     /// A request that waits for its answer (`--shadow`, `--wait-response`).
     pub ask: Option<Ask>,
 }
@@ -172,6 +176,10 @@ pub struct TlsOptions {
 #[derive(Debug, Default)]
 pub struct Env {
     pub password: Option<Result<String, ()>>,
+    /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY and their lower-case forms.
+    pub proxy: crate::proxy::EnvVars,
+    /// AWS_ACCESS_KEY_ID, ..., AWS_REGION, HOME (for `--aws-sigv4`).
+    pub aws: crate::aws::EnvVars,
 }
 
 impl Env {
@@ -182,7 +190,11 @@ impl Env {
             Err(std::env::VarError::NotPresent) => None,
             Err(std::env::VarError::NotUnicode(_)) => Some(Err(())),
         };
-        Env { password }
+        Env {
+            password,
+            proxy: crate::proxy::env_from_process(),
+            aws: crate::aws::env_from_process(),
+        }
     }
 }
 
@@ -455,8 +467,42 @@ pub fn settings(
         }
         _ => cli.timeout.expect(DEFAULTED),
     };
+    let aws_sigv4 = match cli.aws_sigv4.expect(DEFAULTED) {
+        true => Some(crate::aws::sigv4(&env.aws, &broker)?),
+        false => None,
+    };
+    // A custom authorizer is named in the username, and served on 443 with ALPN "mqtt".
+    let mut username = username;
+    let mut tls = tls;
+    if let Some(name) = &cli.aws_authorizer {
+        username = Some(crate::aws::authorizer_username(
+            username.as_deref(),
+            name,
+            cli.aws_authorizer_token
+                .as_ref()
+                .map(|t| (t.key.as_str(), t.value.as_str())),
+            cli.aws_authorizer_signature.as_deref(),
+        ));
+        if tls.alpn.is_empty() && broker.port == 443 && broker.websocket.is_none() {
+            tls.alpn = vec!["mqtt".to_string()];
+        }
+    }
+    let proxy = match cli.proxy {
+        Some(_) if matches!(broker.host, crate::broker::Host::Unix(_)) => {
+            return Err(ConfigError::ProxyForUnix);
+        }
+        Some(mut proxy) => {
+            if matches!(sources.origin("proxy"), Some(Origin::Key(..))) {
+                proxy.from = "\"proxy\" in the config file";
+            }
+            Some(proxy)
+        }
+        None => crate::proxy::from_env(&env.proxy, &broker)?,
+    };
 
     Ok(Settings {
+        aws_sigv4,
+        proxy,
         broker,
         client_id,
         client_id_given,
@@ -1290,6 +1336,7 @@ mod tests {
         let path = file.path().to_str().unwrap();
         let env = || Env {
             password: Some(Ok("from-env".into())),
+            ..Env::default()
         };
         let pw = |s: Settings| s.password.unwrap().expose().to_string();
         assert_eq!(
@@ -1628,7 +1675,7 @@ mod tests {
                 assert_eq!(key, "client_id");
                 assert_eq!(path, file.path());
                 assert_eq!(closest.as_deref(), Some("client-id"));
-                assert_eq!(known.len(), 40, "{known:?}");
+                assert_eq!(known.len(), 44, "{known:?}");
                 assert!(known.is_sorted());
             }
             other => panic!("{other:?}"),
@@ -1667,6 +1714,7 @@ mod tests {
         );
         let env = Env {
             password: Some(Ok(long.clone())),
+            ..Env::default()
         };
         assert_eq!(
             too_long(merge(&["-t", "t", "-m", "c"], env).unwrap_err()),
@@ -1699,6 +1747,7 @@ mod tests {
     fn an_environment_password_that_is_not_utf8_is_refused_only_when_it_is_used() {
         let env = || Env {
             password: Some(Err(())),
+            ..Env::default()
         };
         assert!(matches!(
             merge(&["-t", "t", "-m", "c"], env()).unwrap_err(),

@@ -5,6 +5,7 @@
 //! Data flows one way: argv + environment + config file → `Settings` → `run::run` (input →
 //! session → in-flight state) → `Outcome` → stdout + exit status.
 
+mod aws;
 mod broker;
 mod cli;
 mod codec;
@@ -20,12 +21,14 @@ mod json;
 mod log;
 mod message;
 mod outcome;
+mod proxy;
 mod redact;
 mod request;
 mod run;
 mod session;
 mod shadow;
 mod signals;
+mod sigv4;
 mod state;
 mod tls;
 mod transport;

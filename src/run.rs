@@ -432,7 +432,14 @@ async fn attempt(
     .then_some(MQTT5_SILENCE);
     let step = &mut progress.step;
     let connecting = async {
-        let stream = transport::connect(&settings.broker, tls, step).await?;
+        let stream = transport::connect(
+            &settings.broker,
+            tls,
+            settings.proxy.as_ref(),
+            settings.aws_sigv4.as_ref(),
+            step,
+        )
+        .await?;
         let wire = slot.insert(Wire::new(stream, version));
         let accepted = session::handshake(settings, tls, wire, step, silence).await?;
         Ok::<_, Error>((wire, accepted))

@@ -70,9 +70,13 @@ pub async fn handshake(
         version.name(),
         settings.client_id,
         hello.keep_alive,
-        hello
-            .username
-            .map_or("none".to_string(), |u| format!("{u:?}")),
+        hello.username.map_or("none".to_string(), |u| {
+            match u.split_once("?x-amz-customauthorizer-name=") {
+                // A custom authorizer's token is a credential: only the part before it is shown.
+                Some((user, _)) => format!("{user:?} and a custom authorizer's query"),
+                None => format!("{u:?}"),
+            }
+        }),
         if hello.password.is_some_and(|p| !p.is_empty()) {
             "given"
         } else {

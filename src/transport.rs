@@ -13,10 +13,12 @@ use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_rustls::client::TlsStream;
 
+use crate::aws::Sigv4;
 use crate::broker::{Broker, Host};
-use crate::error::{Error, Step};
+use crate::error::{Error, ProxyProblem, Step};
 use crate::files::io_reason;
 use crate::log::verbose;
+use crate::proxy::{self, Proxy};
 use crate::tls::Tls;
 use crate::websocket::{self, WebSocket};
 
@@ -47,17 +49,22 @@ enum Socket {
     Unix(tokio::net::UnixStream),
 }
 
-/// Resolve the broker, connect to the first of its addresses that answers, and do the TLS
-/// handshake when `tls` is given. `step` says where we are, for a deadline or a signal.
+/// Resolve the broker (or the proxy, which then opens a tunnel to it), connect to the first of
+/// its addresses that answers, do the TLS handshake when `tls` is given, and the WebSocket
+/// upgrade (signed with `sign`, if given) for `ws://` and `wss://`. `step` says where we are, for
+/// a deadline or a signal.
 pub async fn connect(
     broker: &Broker,
     tls: Option<&Tls>,
+    proxy: Option<&Proxy>,
+    sign: Option<&Sigv4>,
     step: &mut Step,
 ) -> Result<Transport, Error> {
-    let stream = match &broker.host {
+    let stream = match (&broker.host, proxy) {
         #[cfg(unix)]
-        Host::Unix(path) => Socket::Unix(connect_unix(broker, path, step).await?),
-        _ => Socket::Tcp(connect_tcp(broker, step).await?),
+        (Host::Unix(path), _) => Socket::Unix(connect_unix(broker, path, step).await?),
+        (_, None) => Socket::Tcp(connect_tcp(broker, step).await?),
+        (_, Some(proxy)) => Socket::Tcp(through(proxy, broker, step).await?),
     };
     let tcp = Tcp { stream, read: 0 };
     let stream = match tls {
@@ -87,21 +94,26 @@ pub async fn connect(
         return Ok(stream);
     };
     *step = Step::WebSocketUpgrade;
-    match websocket::upgrade(stream, &host_header(broker), path).await {
+    let host = host_header(broker);
+    let target = match sign {
+        Some(sign) => sign.presign(path, &host, std::time::SystemTime::now()),
+        None => path.to_string(),
+    };
+    match websocket::upgrade(stream, &host, &target).await {
         Ok(socket) => Ok(Transport::WebSocket(Box::new(socket))),
-        // A TLS alert after the handshake (a client certificate turned away) is about TLS.
-        Err((_, Some(error))) if tls.is_some() && crate::tls::rustls_error(&error).is_some() => {
-            Err(Error::Tls {
+        Err((problem, error)) => match (tls, error) {
+            // A TLS alert after the handshake (a client certificate turned away) is about TLS.
+            (Some(tls), Some(error)) if crate::tls::rustls_error(&error).is_some() => {
+                Err(Error::Tls {
+                    broker: broker.clone(),
+                    problem: tls.problem(broker, &error),
+                })
+            }
+            _ => Err(Error::WebSocket {
                 broker: broker.clone(),
-                problem: tls
-                    .map(|tls| tls.problem(broker, &error))
-                    .expect("tls is some"),
-            })
-        }
-        Err((problem, _)) => Err(Error::WebSocket {
-            broker: broker.clone(),
-            problem,
-        }),
+                problem,
+            }),
+        },
     }
 }
 
@@ -144,18 +156,56 @@ async fn connect_unix(
 }
 
 async fn connect_tcp(broker: &Broker, step: &mut Step) -> Result<TcpStream, Error> {
-    *step = Step::Resolving;
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(broker.address())
+    dial(&broker.address(), step)
         .await
-        .map_err(|e| Error::Resolve {
-            broker: broker.clone(),
-            reason: io_reason(&e),
-        })?
-        .collect();
-    let (address, stream) = match race(&addresses, step).await {
-        Ok(connected) => connected,
-        Err(last_error) => return Err(connect_failure(broker, last_error)),
+        .map_err(|failure| match failure {
+            Dial::Resolve(e) => Error::Resolve {
+                broker: broker.clone(),
+                reason: io_reason(&e),
+            },
+            Dial::Connect(last_error) => connect_failure(broker, last_error),
+        })
+}
+
+/// A TCP connection to the proxy, and its tunnel to the broker.
+async fn through(proxy: &Proxy, broker: &Broker, step: &mut Step) -> Result<TcpStream, Error> {
+    let failed = |problem| Error::Proxy {
+        broker: broker.clone(),
+        proxy: format!("{proxy} (from {})", proxy.from),
+        problem: Box::new(problem),
     };
+    let mut stream = dial(&proxy.address(), step)
+        .await
+        .map_err(|failure| match failure {
+            Dial::Resolve(e) => failed(ProxyProblem::Resolve(io_reason(&e))),
+            Dial::Connect(None) => failed(ProxyProblem::NoAddress),
+            Dial::Connect(Some((address, e))) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                failed(ProxyProblem::Refused(address))
+            }
+            Dial::Connect(Some((address, e))) => {
+                failed(ProxyProblem::Failed(address, io_reason(&e)))
+            }
+        })?;
+    *step = Step::Tunnel;
+    proxy::tunnel(&mut stream, proxy, broker)
+        .await
+        .map_err(failed)?;
+    Ok(stream)
+}
+
+enum Dial {
+    Resolve(io::Error),
+    Connect(Option<(SocketAddr, io::Error)>),
+}
+
+/// Resolve `address` (host:port) and connect to the first of its addresses that answers.
+async fn dial(address: &str, step: &mut Step) -> Result<TcpStream, Dial> {
+    *step = Step::Resolving;
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host(address)
+        .await
+        .map_err(Dial::Resolve)?
+        .collect();
+    let (address, stream) = race(&addresses, step).await.map_err(Dial::Connect)?;
     // One small packet at a time, each answered: Nagle would only add delay.
     if let Err(e) = stream.set_nodelay(true) {
         verbose!("could not set TCP_NODELAY: {e}");

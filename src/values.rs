@@ -65,6 +65,36 @@ pub fn broker(text: &str) -> Result<Broker, Problem> {
     broker::parse(text).map_err(|error| Problem::Url(Box::new(error)))
 }
 
+/// An HTTP proxy URL for `--proxy` (its credentials never shown).
+pub fn proxy(text: &str) -> Result<crate::proxy::Proxy, Problem> {
+    crate::proxy::parse(text)
+}
+
+/// A custom authorizer's name or a token signature: not empty, no NUL.
+pub fn authorizer(text: &str) -> Result<String, Problem> {
+    if text.is_empty() {
+        return Err(Problem::Authorizer);
+    }
+    Ok(text.to_string())
+}
+
+/// A custom authorizer's token: `KEY=VALUE`, the token key name (not empty) and the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerToken {
+    pub key: String,
+    pub value: String,
+}
+
+pub fn authorizer_token(text: &str) -> Result<AuthorizerToken, Problem> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok(AuthorizerToken {
+            key: key.to_string(),
+            value: value.to_string(),
+        }),
+        _ => Err(Problem::AuthorizerToken),
+    }
+}
+
 /// A broker host for `--host`: a name or an IP address (IPv6 with or without brackets).
 pub fn host(text: &str) -> Result<Host, Problem> {
     broker::parse_host(text).ok_or_else(|| Problem::Host {
@@ -488,6 +518,11 @@ pub struct Secret(String);
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// A secret that is not a password (a proxy's, an AWS key's).
+    pub fn new(text: String) -> Self {
+        Secret(text)
     }
 }
 

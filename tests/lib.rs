@@ -3,6 +3,7 @@
 
 mod support;
 
+mod aws;
 mod bad_input;
 mod batch;
 mod config_errors;
@@ -13,6 +14,7 @@ mod generated;
 mod hardening;
 mod mosquitto_pub;
 mod mqtt5;
+mod proxy;
 mod readme;
 mod response;
 mod retries;

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use crate::support::certs::Ca;
 use crate::support::ws::{header, http_server, switching};
-use crate::support::{Mosquitto, SilentServer, Subscriber, mqtt_send, numbered_lines, run};
+use crate::support::{
+    Mosquitto, SilentServer, Subscriber, mqtt_send, numbered_lines, run, run_and_signal,
+};
 
 fn ws_broker() -> Mosquitto {
     Mosquitto::with_listener("protocol websockets\nallow_anonymous true\n", |_| {})
@@ -130,6 +132,19 @@ fn wss_is_tls_as_ssl_is_with_client_certificates() {
     assert!(result.stderr.contains("ALPN http/1.1"), "{}", result.stderr);
     assert_eq!(sub.expect_message().payload, b"secure");
     assert!(broker.log().contains("u'ws-device'"), "{}", broker.log());
+
+    // The listener wants a client certificate: without one, the alert is a TLS failure (4).
+    run(mqtt_send().args([
+        "-b",
+        &url,
+        "-t",
+        "wss",
+        "-m",
+        "x",
+        "--root-ca-crt",
+        ca.pem.to_str().unwrap(),
+    ]))
+    .expect(4);
 
     // Verification is on: a CA that did not sign the server's certificate is exit 4.
     let other = Ca::new(dir.path(), "other");
@@ -266,4 +281,23 @@ fn a_server_that_never_answers_the_upgrade_meets_the_deadline() {
     ]))
     .expect(6)
     .expect_message("waiting for the answer to the WebSocket upgrade");
+}
+
+#[test]
+fn a_signal_during_the_upgrade_is_130_naming_it() {
+    let server = SilentServer::start();
+    run_and_signal(
+        mqtt_send().args([
+            "-b",
+            &format!("ws://127.0.0.1:{}", server.port),
+            "-t",
+            "t",
+            "-m",
+            "x",
+        ]),
+        "INT",
+        Duration::from_millis(500),
+    )
+    .expect(130)
+    .expect_message("interrupted by SIGINT waiting for the answer to the WebSocket upgrade");
 }

@@ -87,6 +87,8 @@ pub enum ConfigError {
         flag: &'static str,
         instead: &'static str,
     },
+    /// `--proxy` with a Unix socket, which no HTTP proxy can reach.
+    ProxyForUnix,
     /// `--repeat` with a batch, where every line is already a message.
     RepeatInBatch,
     /// A will option (its payload, QoS, retain flag or properties) without `--will-topic`.
@@ -99,6 +101,28 @@ pub enum ConfigError {
         origin: Option<Origin>,
         reason: String,
     },
+    /// `--aws-sigv4` with a broker URL that is not `wss://`.
+    AwsSigv4NeedsWss { broker: String },
+    /// `--aws-sigv4` without credentials or a region.
+    AwsMissing(AwsMissing),
+}
+
+/// What `--aws-sigv4` could not find.
+#[derive(Debug)]
+pub enum AwsMissing {
+    /// One of the two key variables is set, the other not.
+    Variable {
+        missing: &'static str,
+        set: &'static str,
+    },
+    /// No key variables, and no static keys for `profile` in `file` (`why`).
+    Credentials {
+        profile: String,
+        file: Option<PathBuf>,
+        why: String,
+    },
+    /// No region variable, and `host` is not an AWS IoT endpoint that names one.
+    Region { host: String },
 }
 
 /// Where a value came from.
@@ -226,6 +250,15 @@ pub enum Problem {
     },
     /// An ALPN protocol name that is empty or longer than 255 bytes.
     Alpn,
+    /// An empty custom authorizer name or signature.
+    Authorizer,
+    /// A custom authorizer token that is not `KEY=VALUE`.
+    AuthorizerToken,
+    /// Not an HTTP proxy URL (shown redacted: it may hold credentials); `what` is wrong.
+    Proxy {
+        shown: Box<RedactedUrl>,
+        what: &'static str,
+    },
     /// An empty file name.
     EmptyPath,
     /// An action other than `send`.
@@ -578,6 +611,10 @@ impl fmt::Display for ConfigError {
                 f,
                 "{flag} (a mosquitto_pub option) is not supported by mqtt-send: {instead}"
             ),
+            ConfigError::ProxyForUnix => f.write_str(
+                "--proxy cannot reach a Unix socket (--unix, unix://): it is on this machine; \
+                 leave the proxy out",
+            ),
             ConfigError::RepeatInBatch => f.write_str(
                 "--repeat publishes one message several times; with --lines, -l or --ndjson \
                  every line is already a message: leave --repeat out or repeat the lines",
@@ -602,6 +639,36 @@ impl fmt::Display for ConfigError {
                 origin: None,
                 reason,
             } => f.write_str(reason),
+            ConfigError::AwsSigv4NeedsWss { broker } => write!(
+                f,
+                "--aws-sigv4 signs a WebSocket URL, and the broker {broker} is not one: use \
+                 wss://<endpoint>/mqtt (AWS IoT Core serves MQTT over WebSockets on port 443)"
+            ),
+            ConfigError::AwsMissing(AwsMissing::Variable { missing, set }) => write!(
+                f,
+                "--aws-sigv4: {set} is set but {missing} is not; set both (and \
+                 AWS_SESSION_TOKEN for temporary credentials)"
+            ),
+            ConfigError::AwsMissing(AwsMissing::Credentials { profile, file, why }) => {
+                write!(
+                    f,
+                    "--aws-sigv4 found no AWS credentials: AWS_ACCESS_KEY_ID and \
+                     AWS_SECRET_ACCESS_KEY are not set, and profile \"{profile}\" "
+                )?;
+                match file {
+                    Some(file) => write!(f, "in {}: {why}", file.display())?,
+                    None => write!(f, "cannot be looked up: {why}")?,
+                }
+                f.write_str(
+                    "; in GitHub Actions, run aws-actions/configure-aws-credentials before \
+                     mqtt-send",
+                )
+            }
+            ConfigError::AwsMissing(AwsMissing::Region { host }) => write!(
+                f,
+                "--aws-sigv4 needs a region: set AWS_REGION (or AWS_DEFAULT_REGION); {host} is \
+                 not an AWS IoT endpoint (…iot.<region>.amazonaws.com) that names one"
+            ),
         }
     }
 }
@@ -697,6 +764,12 @@ fn invalid(
             f,
             "{origin}: the {field} contains a NUL character, which MQTT does not allow"
         ),
+        Problem::Authorizer => write!(f, "{origin} is empty"),
+        Problem::AuthorizerToken => write!(
+            f,
+            "{origin} must be KEY=VALUE: the authorizer's token key name, =, and the token"
+        ),
+        Problem::Proxy { shown, what } => write!(f, "{origin}: the proxy \"{shown}\" {what}"),
         Problem::Alpn => {
             write!(f, "{origin}: an ALPN protocol name is 1 to 255 bytes")?;
             got_it(f)

@@ -17,8 +17,8 @@ mod config;
 mod tls;
 
 pub use config::{
-    ConfigError, Field, Got, JsonType, Kind, MqttUrlProblem, Origin, Problem, PropertyRefusal,
-    RedactedUrl, UrlError,
+    AwsMissing, ConfigError, Field, Got, JsonType, Kind, MqttUrlProblem, Origin, Problem,
+    PropertyRefusal, RedactedUrl, UrlError,
 };
 pub use tls::{TlsProblem, TlsSetupError};
 
@@ -186,11 +186,35 @@ pub enum Error {
         attempts: u32,
         why: GaveUp,
     },
+    /// The HTTP proxy (shown without its credentials) did not open a tunnel to the broker.
+    Proxy {
+        broker: Broker,
+        proxy: String,
+        /// Boxed: errors travel by value, and this is a large one.
+        problem: Box<ProxyProblem>,
+    },
     /// `ws://` / `wss://`: the upgrade to a WebSocket failed (401 and 403: refused).
     WebSocket {
         broker: Broker,
         problem: WsProblem,
     },
+}
+
+/// What went wrong on the way through an HTTP proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyProblem {
+    Resolve(String),
+    Refused(SocketAddr),
+    Failed(SocketAddr, String),
+    NoAddress,
+    /// An answer to CONNECT other than 2xx ("407 Proxy Authentication Required").
+    Status {
+        status: u16,
+        line: String,
+    },
+    NotHttp(String),
+    Closed,
+    Io(String),
 }
 
 /// What went wrong in a WebSocket upgrade.
@@ -321,6 +345,7 @@ impl Error {
                 ..
             } => Class::Refused,
             Error::WebSocket { .. } => Class::Connect,
+            Error::Proxy { .. } => Class::Connect,
             // The broker turned MQTT 5 away (exit 5), or closed at a CONNECT (3).
             Error::NeedsMqtt5 {
                 refusal: Some(error),
@@ -526,6 +551,8 @@ pub enum Step {
     /// The addresses tried so far, all still under way or failed.
     Connecting(Vec<SocketAddr>),
     TlsHandshake,
+    /// The HTTP proxy's CONNECT.
+    Tunnel,
     /// `ws://` / `wss://`: the HTTP upgrade.
     WebSocketUpgrade,
     AwaitingConnAck,
@@ -739,6 +766,11 @@ impl fmt::Display for Error {
             ),
             Error::Tls { broker, problem } => write!(f, "TLS with {broker} failed: {problem}"),
             Error::WebSocket { broker, problem } => websocket_words(f, broker, problem),
+            Error::Proxy {
+                broker,
+                proxy,
+                problem,
+            } => proxy_words(f, broker, proxy, problem),
             Error::ClosedBeforeTls { broker, reason } => write!(
                 f,
                 "{broker} closed the connection before the TLS handshake began ({reason}; not a \
@@ -1119,6 +1151,63 @@ impl fmt::Display for Waited {
     }
 }
 
+fn proxy_words(
+    f: &mut fmt::Formatter<'_>,
+    broker: &Broker,
+    proxy: &str,
+    problem: &ProxyProblem,
+) -> fmt::Result {
+    match problem {
+        ProxyProblem::Resolve(reason) => write!(
+            f,
+            "cannot resolve the proxy {proxy} ({reason}): check --proxy or the proxy variable; \
+             nothing was sent to {broker}"
+        ),
+        ProxyProblem::Refused(address) => write!(
+            f,
+            "the proxy {proxy} refused the connection ({address}): is it running?; nothing was \
+             sent to {broker}"
+        ),
+        ProxyProblem::Failed(address, reason) => write!(
+            f,
+            "cannot connect to the proxy {proxy} at {address}: {reason}; nothing was sent to \
+             {broker}"
+        ),
+        ProxyProblem::NoAddress => {
+            write!(f, "the proxy {proxy} has no address to connect to")
+        }
+        ProxyProblem::Status {
+            status: 401 | 407,
+            line,
+        } => write!(
+            f,
+            "the proxy {proxy} refused the tunnel to {broker}: HTTP {line}; give its user name \
+             and password in the proxy URL (http://user:password@host:port); nothing was sent"
+        ),
+        ProxyProblem::Status { line, .. } => write!(
+            f,
+            "the proxy {proxy} refused the tunnel to {broker}: HTTP {line} (a proxy may allow \
+             CONNECT to some ports only, e.g. 443); nothing was sent"
+        ),
+        ProxyProblem::NotHttp(first) => write!(
+            f,
+            "the proxy {proxy} did not answer CONNECT in HTTP (it sent \"{first}\"): is it an \
+             HTTP proxy?; nothing was sent to {broker}"
+        ),
+        ProxyProblem::Closed => write!(
+            f,
+            "the proxy {proxy} closed the connection without answering CONNECT {}; nothing was \
+             sent to {broker}",
+            broker.address()
+        ),
+        ProxyProblem::Io(reason) => write!(
+            f,
+            "the connection to the proxy {proxy} failed before the tunnel to {broker} was open: \
+             {reason}"
+        ),
+    }
+}
+
 fn websocket_words(
     f: &mut fmt::Formatter<'_>,
     broker: &Broker,
@@ -1234,6 +1323,10 @@ impl fmt::Display for Situation {
             Step::TlsHandshake => write!(
                 f,
                 "in the TLS handshake with {broker} (is this a TLS port?); nothing was sent"
+            ),
+            Step::Tunnel => write!(
+                f,
+                "waiting for the proxy to open a tunnel to {broker}; nothing was sent"
             ),
             Step::WebSocketUpgrade => write!(
                 f,

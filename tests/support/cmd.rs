@@ -16,6 +16,12 @@ pub const SECRETS: &[&str] = &[
     "pw-dash-8e1f",
     "pw-stray-2b7d",
     "pw-url-6c0a",
+    "pw-proxy-4a7e",
+    "pw-proxy-wrong-19c2",
+    "aws-secret-5d1c",
+    "aws-token-8b3f",
+    "aws-wrong-secret-77e0",
+    "authz-token-2c9a",
 ];
 
 /// The binary under test, with an empty environment so a developer's own MQTT_SEND_PASSWORD

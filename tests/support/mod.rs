@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod codec;
 pub mod fault;
 pub mod fault5;
+pub mod proxy;
 pub mod responder;
 pub mod servers;
 pub mod shadow;

@@ -1,6 +1,9 @@
 //! A TLS server made with rustls that records what the client offered (SNI, ALPN, a client
 //! certificate) and then acts as a minimal MQTT broker: CONNACK, then PUBACK/PUBREC/PUBCOMP.
-//! mosquitto has no server-side ALPN, so this is how we see what mqtt-send offers.
+//! mosquitto has no server-side ALPN, so this is how we see what mqtt-send offers. Started with
+//! [`TlsServer::websocket`], it is a wss server: it reads the WebSocket upgrade, lets a gate
+//! (e.g. a SigV4 check) accept it (101, subprotocol mqtt) or refuse it (403), then speaks MQTT
+//! in WebSocket frames.
 
 use std::io::{self, Write};
 use std::net::{TcpListener, TcpStream};
@@ -24,7 +27,14 @@ pub struct Seen {
     pub alpn: Vec<String>,
     pub client_certificate: bool,
     pub published: Vec<Vec<u8>>,
+    /// The username of the CONNECT (MQTT 3.1.1 only: the MQTT 5 CONNECT is not decoded).
+    pub username: Option<String>,
+    /// wss: the upgrade's request target and Host header, and what the gate said.
+    pub upgrade: Option<(String, String, Result<String, String>)>,
 }
+
+/// Decides on a WebSocket upgrade from its request target and Host header.
+pub type Gate = dyn Fn(&str, &str) -> Result<String, String> + Send + Sync;
 
 pub struct TlsServer {
     pub port: u16,
@@ -39,6 +49,25 @@ impl TlsServer {
         server: &Pair,
         client_ca: &std::path::Path,
         alpn: &[&str],
+    ) -> io::Result<Self> {
+        Self::serving(port, server, client_ca, alpn, None)
+    }
+
+    /// A wss server on a free port whose `gate` accepts or refuses each upgrade.
+    pub fn websocket(
+        server: &Pair,
+        client_ca: &std::path::Path,
+        gate: impl Fn(&str, &str) -> Result<String, String> + Send + Sync + 'static,
+    ) -> io::Result<Self> {
+        Self::serving(0, server, client_ca, &[], Some(Arc::new(gate)))
+    }
+
+    fn serving(
+        port: u16,
+        server: &Pair,
+        client_ca: &std::path::Path,
+        alpn: &[&str],
+        gate: Option<Arc<Gate>>,
     ) -> io::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let port = listener.local_addr()?.port();
@@ -69,7 +98,7 @@ impl TlsServer {
         let record = Arc::clone(&seen);
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let _ = serve(stream, &config, &record);
+                let _ = serve(stream, &config, &record, gate.as_deref());
             }
         });
         Ok(TlsServer { port, seen })
@@ -85,6 +114,7 @@ fn serve(
     mut tcp: TcpStream,
     config: &Arc<ServerConfig>,
     record: &Mutex<Vec<Seen>>,
+    gate: Option<&Gate>,
 ) -> io::Result<()> {
     let mut acceptor = Acceptor::default();
     let accepted = loop {
@@ -114,13 +144,53 @@ fn serve(
         .into_connection(Arc::clone(config))
         .map_err(|(e, _)| io::Error::other(e))?;
     let mut tls = StreamOwned::new(connection, tcp);
+    // Complete the handshake, so that the client's certificate (if any) is known.
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    seen.client_certificate = tls.conn.peer_certificates().is_some();
+    record.lock().unwrap()[index] = seen.clone();
+    let Some(gate) = gate else {
+        return broker(&mut tls, &mut seen, index, record);
+    };
+    let request = super::ws::read_request_from(&mut tls);
+    let target = request
+        .lines()
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .unwrap_or_default()
+        .to_string();
+    let host = super::ws::header(&request, "host")
+        .unwrap_or_default()
+        .to_string();
+    let verdict = gate(&target, &host);
+    seen.upgrade = Some((target, host, verdict.clone()));
+    record.lock().unwrap()[index] = seen.clone();
+    if verdict.is_err() {
+        tls.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")?;
+        tls.flush()?;
+        return Ok(());
+    }
+    tls.write_all(super::ws::switching(&request, Some("mqtt")).as_bytes())?;
+    tls.flush()?;
+    let mut framed = super::ws::Framed::new(tls);
+    broker(&mut framed, &mut seen, index, record)
+}
+
+/// A minimal MQTT broker on `stream`: CONNACK, then the acknowledgements each QoS asks for.
+fn broker(
+    stream: &mut (impl io::Read + Write),
+    seen: &mut Seen,
+    index: usize,
+    record: &Mutex<Vec<Seen>>,
+) -> io::Result<()> {
     let mut buffer = BytesMut::new();
     let mut v5 = false;
-    while let Some(packet) = read_packet(&mut tls, &mut buffer)? {
-        seen.client_certificate = tls.conn.peer_certificates().is_some();
+    while let Some(packet) = read_packet(stream, &mut buffer)? {
         let reply = match packet {
             Packet::Connect(connect) => {
                 v5 = connect.protocol == Protocol::V5;
+                seen.username = connect.login.map(|login| login.username);
                 Some(vec![0x20, 2, 0, 0])
             }
             Packet::Publish(publish) => {
@@ -143,8 +213,8 @@ fn serve(
         record.lock().unwrap()[index] = seen.clone();
         match reply {
             Some(bytes) => {
-                tls.write_all(&bytes)?;
-                tls.flush()?;
+                stream.write_all(&bytes)?;
+                stream.flush()?;
             }
             None => break,
         }
