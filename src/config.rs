@@ -304,6 +304,13 @@ pub fn settings(
         (_, None, None) if mode != Mode::Ndjson => return Err(ConfigError::NoTopic),
         (_, None, topic) => topic,
     };
+    if let (Some(Ask::Response { topic: answer }), Some(topic)) = (&ask, &topic)
+        && answer == topic
+    {
+        return Err(ConfigError::ResponseTopicIsTopic {
+            topic: topic.clone(),
+        });
+    }
     // mosquitto_pub's -s, -l and -n are flags, which override a config file's "content".
     let content = match (cli.content_file, cli.content) {
         _ if cli.stdin_file || cli.stdin_line => Source::Stdin,

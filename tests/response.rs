@@ -136,3 +136,29 @@ fn wait_response_needs_a_response_topic_and_one_message() {
         .expect(2)
         .expect_message("cannot be used with --lines");
 }
+
+#[test]
+fn a_response_topic_that_is_the_request_topic_is_refused_not_answered_by_the_request_itself() {
+    // The subscription to the response topic would bring the request back, with our own
+    // correlation data: it was taken for the reply, exit 0 with no responder at all.
+    let broker = Mosquitto::start();
+    for version in ["5", "3.1.1"] {
+        let mut command = mqtt_send();
+        command.args([
+            "-b",
+            &broker.url(),
+            "-t",
+            "svc/same",
+            "-m",
+            "ping",
+            "-q",
+            "1",
+        ]);
+        command.args(["--response-topic", "svc/same", "--wait-response"]);
+        command.args(["--timeout", "2", "-V", version]);
+        let run = run(&mut command);
+        run.expect(2)
+            .expect_message("--response-topic svc/same is the topic the request goes to");
+        assert!(run.meta.get("response").is_none(), "{run:#?}");
+    }
+}

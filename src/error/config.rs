@@ -80,6 +80,9 @@ pub enum ConfigError {
     ShadowRetain,
     /// `--wait-response` without `--response-topic`.
     WaitResponseNeedsTopic,
+    /// `--wait-response` with the response topic the request goes to: the subscription would
+    /// bring the request back, taken for its own reply.
+    ResponseTopicIsTopic { topic: String },
     /// `use-certificate` with a broker URL that is not TLS.
     CertificateWithoutTls { broker: String, host: String },
     /// A mosquitto_pub option mqtt-send does not take, and what to do instead.
@@ -602,6 +605,11 @@ impl fmt::Display for ConfigError {
             ConfigError::WaitResponseNeedsTopic => {
                 f.write_str("--wait-response needs --response-topic TOPIC: where the reply comes")
             }
+            ConfigError::ResponseTopicIsTopic { topic } => write!(
+                f,
+                "--response-topic {topic} is the topic the request goes to: mqtt-send would \
+                 receive its own request as the reply; give the topic the responder answers on"
+            ),
             ConfigError::CertificateWithoutTls { broker, host } => write!(
                 f,
                 "use-certificate is true but the broker {broker} is not a TLS URL: client \
