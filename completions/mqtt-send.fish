@@ -75,7 +75,7 @@ complete -c mqtt-send -l shadow-name -d 'A named shadow of --thing (without it: 
 complete -c mqtt-send -l wait-response -d 'Subscribe to --response-topic first, publish with it and a correlation data (MQTT 5: --correlation-data, or a fresh one), and wait for the reply; it goes into the meta object [config: wait-response] [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c mqtt-send -l nodelay -d 'Accepted for mosquitto_pub: mqtt-send always turns off Nagle\'s algorithm'
-complete -c mqtt-send -s s -l stdin-file -d 'The message is all of stdin (-f -)'
+complete -c mqtt-send -s s -l stdin-file -d 'The message is all of stdin, which must not be empty (-f - takes it as it is)'
 complete -c mqtt-send -s l -l stdin-line -d 'Every line of stdin is a message (--lines -f -)'
 complete -c mqtt-send -s n -l null-message -d 'The message is empty (zero bytes)'
 complete -c mqtt-send -s v -s d -l verbose -l debug -d 'Log protocol events and decisions on stderr (never a secret)'

@@ -159,7 +159,7 @@ pub struct Cli {
           help_heading = "Message")]
     pub content_file: Option<PathBuf>,
 
-    /// The message is all of stdin (-f -)
+    /// The message is all of stdin, which must not be empty (-f - takes it as it is)
     #[arg(short = 's', long, conflicts_with_all = ["stdin_line", "null_message"],
           help_heading = "Message")]
     pub stdin_file: bool,

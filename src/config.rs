@@ -107,6 +107,9 @@ pub struct Settings {
     /// `\r` stays), and an empty line is an empty message. (`--lines` takes `\r\n` off and
     /// skips empty lines.)
     pub raw_lines: bool,
+    /// `-s`: all of stdin is the message, and an empty stdin is none (mosquitto_pub refuses
+    /// it: "Zero length input"; with `-r` an empty message would clear the retained one).
+    pub stdin_file: bool,
     /// `--repeat`: how many times the (single) message is published; 1 without it.
     pub repeat: u32,
     /// `--repeat-delay`: the pause between two of them.
@@ -529,6 +532,7 @@ pub fn settings(
         ask,
         content,
         raw_lines: cli.stdin_line,
+        stdin_file: cli.stdin_file,
         repeat,
         repeat_delay: cli.repeat_delay,
         username,

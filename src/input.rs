@@ -226,6 +226,9 @@ impl Input {
         if settings.mode == Mode::Single {
             input.first = input.peeked.as_ref().map(|(_, message)| message.clone());
         }
+        if settings.stdin_file && input.first.as_ref().is_some_and(|m| m.payload.is_empty()) {
+            return Err(InputError::EmptyStdin);
+        }
         Ok(input)
     }
 

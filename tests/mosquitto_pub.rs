@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::support::certs::{Ca, KeyFormat};
 use crate::support::cmd::{SECRETS, spawn};
 use crate::support::subscriber5::{Message, Subscriber5};
-use crate::support::{Mosquitto, mqtt_send, run, run_with_stdin};
+use crate::support::{Mosquitto, Subscriber, mqtt_send, run, run_with_stdin};
 
 const PASSWORD: &str = SECRETS[0];
 
@@ -487,4 +487,32 @@ fn d_properties_name_what_is_wrong() {
     outcome
         .expect(2)
         .expect_message("-D publish content-type needs MQTT 5");
+}
+
+#[test]
+fn an_empty_stdin_with_s_is_refused_as_mosquitto_pub_refuses_it() {
+    // mosquitto_pub -s says "Zero length input" and publishes nothing; an empty message with
+    // -r would have cleared the topic's retained message.
+    let broker = Mosquitto::start();
+    let port = broker.port.to_string();
+    mosquitto_pub(
+        &["-p", &port, "-t", "mp/kept", "-m", "keep", "-r", "-q", "1"].map(String::from),
+        None,
+    );
+    let args = ["-p", &port, "-t", "mp/kept", "-s", "-r", "-q", "1"];
+    let theirs = feed(
+        spawn(Command::new("mosquitto_pub").args(args), true),
+        Some(b""),
+    );
+    assert!(!theirs.status.success(), "{theirs:?}");
+    let ours = run_with_stdin(mqtt_send().args(args), Some(b""));
+    ours.expect(2).expect_message("stdin is empty");
+    let kept = Subscriber::connect(broker.observer, &["mp/kept"]).expect_message();
+    assert_eq!((kept.payload.as_slice(), kept.retain), (&b"keep"[..], true));
+    // -f - sends what stdin holds, nothing included, and -n the empty message.
+    run_with_stdin(
+        mqtt_send().args(["-p", &port, "-t", "mp/e", "-f", "-"]),
+        Some(b""),
+    )
+    .expect(0);
 }

@@ -666,6 +666,8 @@ pub enum InputError {
         source: Source,
         problem: crate::shadow::DocumentProblem,
     },
+    /// `-s` and nothing on stdin.
+    EmptyStdin,
 }
 
 impl InputError {
@@ -1438,6 +1440,11 @@ impl fmt::Display for InputError {
                      out for binary payloads",
                 )
             }
+            InputError::EmptyStdin => f.write_str(
+                "stdin is empty, and -s (--stdin-file) sends no empty message, as with \
+                 mosquitto_pub; nothing was sent: -n sends an empty message, -f - whatever stdin \
+                 holds",
+            ),
             InputError::Document { source, problem } => write!(
                 f,
                 "the shadow document from {} {problem}; nothing was sent",
