@@ -106,7 +106,7 @@ pub struct Cli {
     pub url: Option<MqttUrl>,
 
     /// Connect to the broker's Unix socket PATH instead of TCP
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["host", "port", "url"],
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["broker", "host", "port", "url"],
           help_heading = "Connection")]
     pub unix: Option<PathBuf>,
 

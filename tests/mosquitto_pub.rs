@@ -516,3 +516,25 @@ fn an_empty_stdin_with_s_is_refused_as_mosquitto_pub_refuses_it() {
     )
     .expect(0);
 }
+
+#[test]
+fn unix_with_a_broker_url_on_the_command_line_is_refused_and_over_the_configs_it_rules() {
+    let broker =
+        Mosquitto::with_listener("listener 0 {dir}/mqtt.sock\nallow_anonymous true\n", |_| {});
+    let socket = broker.dir.path().join("mqtt.sock");
+    let socket = socket.to_str().unwrap();
+    // Two places to connect to on one command line: one of them was silently ignored.
+    let unreachable = "tcp://127.0.0.1:1";
+    let both =
+        run(mqtt_send().args(["-b", unreachable, "--unix", socket, "-t", "mp/u", "-m", "x"]));
+    both.expect(2)
+        .expect_message("cannot be used with")
+        .expect_message("--unix");
+    // A config file's broker is overridden by --unix, as by -b.
+    let config = broker.dir.path().join("unix.json");
+    fs::write(&config, format!(r#"{{"broker":"{unreachable}"}}"#)).unwrap();
+    let config = config.to_str().unwrap();
+    let ours = run(mqtt_send().args(["-c", config, "--unix", socket, "-t", "mp/u", "-m", "x"]));
+    ours.expect(0);
+    assert_eq!(ours.meta["broker"], format!("unix://{socket}"));
+}
