@@ -606,10 +606,15 @@ fn apply_property(
 /// the client id when one is given), or `--wait-response`; each is one message.
 fn ask(sources: &Sources<'_>, cli: &Cli) -> Result<Option<Ask>, ConfigError> {
     let waits = cli.wait_response == Some(true);
-    let batch = cli.lines == Some(true)
-        || cli.ndjson == Some(true)
-        || cli.stdin_line
-        || cli.repeat.is_some_and(|times| times > 1);
+    // What makes it more than one message, by the option the user gave.
+    let batch = [
+        (cli.stdin_line, "-l"),
+        (cli.lines == Some(true), "--lines"),
+        (cli.ndjson == Some(true), "--ndjson"),
+        (cli.repeat.is_some_and(|times| times > 1), "--repeat"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag));
     let Some(operation) = cli.shadow else {
         if let Some(origin) = ["thing", "shadow-name"]
             .into_iter()
@@ -620,9 +625,10 @@ fn ask(sources: &Sources<'_>, cli: &Cli) -> Result<Option<Ask>, ConfigError> {
         if !waits {
             return Ok(None);
         }
-        if batch {
+        if let Some(batch) = batch {
             return Err(ConfigError::RequestInBatch {
                 request: "--wait-response",
+                batch,
             });
         }
         let topic = cli
@@ -631,18 +637,23 @@ fn ask(sources: &Sources<'_>, cli: &Cli) -> Result<Option<Ask>, ConfigError> {
             .ok_or(ConfigError::WaitResponseNeedsTopic)?;
         return Ok(Some(Ask::Response { topic }));
     };
-    if batch {
+    if let Some(batch) = batch {
         return Err(ConfigError::RequestInBatch {
             request: "--shadow",
+            batch,
         });
     }
     if waits {
-        return Err(ConfigError::RequestInBatch {
-            request: "--wait-response with --shadow (a shadow request already waits)",
-        });
+        return Err(ConfigError::WaitResponseWithShadow);
     }
     if let Some(topic) = sources.origin("topic") {
         return Err(ConfigError::ShadowWithTopic { topic });
+    }
+    // mosquitto_pub's -L names a topic too.
+    if cli.url.is_some() {
+        return Err(ConfigError::ShadowWithTopic {
+            topic: Origin::Flag("--url".to_string()),
+        });
     }
     if cli.retain == Some(true) {
         return Err(ConfigError::ShadowRetain);

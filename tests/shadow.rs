@@ -402,3 +402,38 @@ fn shadow_options_that_cannot_go_together_are_exit_2() {
         run(&mut command).expect(2).expect_message(words);
     }
 }
+
+#[test]
+fn mosquitto_pub_ways_of_giving_a_topic_or_more_messages_are_exit_2_with_shadow() {
+    // -L's URL holds a topic, which --shadow silently replaced; --repeat and -l were refused
+    // in the words of --lines.
+    let nobody = SilentServer::start();
+    let url = format!("mqtt://127.0.0.1:{}/some/topic", nobody.port);
+    for (args, words) in [
+        (
+            vec!["-L", url.as_str(), "-m", ON],
+            "--url and --shadow both say where",
+        ),
+        (
+            vec!["-b", &nobody.url(), "-m", ON, "--repeat", "2"],
+            "cannot be used with --repeat",
+        ),
+    ] {
+        let mut command = mqtt_send();
+        command
+            .args(["--shadow", "update", "--thing", "x"])
+            .args(&args);
+        run(&mut command).expect(2).expect_message(words);
+    }
+    let mut command = mqtt_send();
+    command.args(["-b", &nobody.url(), "--shadow", "get", "--thing", "x", "-l"]);
+    run(&mut command)
+        .expect(2)
+        .expect_message("cannot be used with -l");
+    let mut command = mqtt_send();
+    command.args(["-b", &nobody.url(), "--shadow", "get", "--thing", "x"]);
+    command.args(["--response-topic", "r", "--wait-response"]);
+    run(&mut command).expect(2).expect_message(
+        "a shadow request already waits for the shadow service's answer; leave out --wait-response",
+    );
+}

@@ -73,7 +73,13 @@ pub enum ConfigError {
     /// `--thing` or `--shadow-name` (by `origin`) without `--shadow`.
     ThingWithoutShadow { origin: Origin },
     /// A request (`--shadow`, `--wait-response`) in a batch: a request is one message.
-    RequestInBatch { request: &'static str },
+    RequestInBatch {
+        request: &'static str,
+        /// The option that makes it more than one message: `--lines`, `-l`, `--repeat`, ...
+        batch: &'static str,
+    },
+    /// `--wait-response` with `--shadow`, which already waits for the shadow service.
+    WaitResponseWithShadow,
     /// `--shadow` with a QoS other than 1 given (AWS IoT takes 0 and 1; a request needs 1).
     ShadowQos { qos: u8, origin: Origin },
     /// `--shadow` with `--retain`: AWS IoT refuses retained messages on shadow topics.
@@ -588,10 +594,13 @@ impl fmt::Display for ConfigError {
                 "{origin} names a shadow, but no --shadow operation is given: add --shadow \
                  update, get or delete"
             ),
-            ConfigError::RequestInBatch { request } => write!(
+            ConfigError::RequestInBatch { request, batch } => write!(
                 f,
-                "{request} waits for the answer to one message and cannot be used with --lines \
-                 or --ndjson"
+                "{request} waits for the answer to one message and cannot be used with {batch}"
+            ),
+            ConfigError::WaitResponseWithShadow => f.write_str(
+                "--wait-response with --shadow: a shadow request already waits for the shadow \
+                 service's answer; leave out --wait-response",
             ),
             ConfigError::ShadowQos { qos, origin } => write!(
                 f,
