@@ -623,11 +623,13 @@ pub async fn request(
             ending,
         }))
     };
+    // At QoS 0 the request, written, is as far as it gets without an answer.
+    let qos0 = message.qos == Qos::AtMostOnce;
     let mut stopped = None;
     loop {
         let received = match wire.receive().await {
             Ok(received) => received,
-            Err(error) if state.tally().acknowledged > 0 => {
+            Err(error) if qos0 || state.tally().acknowledged > 0 => {
                 return Err(unconfirmed(Ending::Lost(cause(error))));
             }
             Err(error) => return Err(lost(settings, Doing::WaitingForAnswer, error, state, first)),
@@ -650,7 +652,7 @@ pub async fn request(
                     ..
                 },
                 _,
-            ) if state.tally().acknowledged > 0 => {
+            ) if qos0 || state.tally().acknowledged > 0 => {
                 let ending = Ending::Disconnect {
                     reason: (version == Version::V5).then_some(reason),
                     reason_string,
@@ -667,7 +669,7 @@ pub async fn request(
         if wire.queued() > 0 {
             if let Err(error) = wire.flush().await {
                 return Err(match state.tally().acknowledged {
-                    0 => lost(settings, Doing::WaitingForAnswer, error, state, first),
+                    0 if !qos0 => lost(settings, Doing::WaitingForAnswer, error, state, first),
                     _ => unconfirmed(Ending::Lost(cause(error))),
                 });
             }
@@ -680,7 +682,7 @@ pub async fn request(
 /// The acknowledgement that completes a message at `qos` (QoS 0 has none: it is written).
 pub fn ack_name(qos: Qos) -> &'static str {
     match qos {
-        Qos::AtMostOnce => "written",
+        Qos::AtMostOnce => crate::error::QOS0_WRITTEN,
         Qos::AtLeastOnce => "PUBACK",
         Qos::ExactlyOnce => "PUBCOMP",
     }

@@ -4,6 +4,7 @@
 
 use crate::support::cmd::Run;
 use crate::support::responder::Responder;
+use crate::support::shadow::{Suback, scripted_aws};
 use crate::support::{Mosquitto, mqtt_send, run};
 
 fn pong(request: &[u8]) -> Vec<u8> {
@@ -161,4 +162,33 @@ fn a_response_topic_that_is_the_request_topic_is_refused_not_answered_by_the_req
             .expect_message("--response-topic svc/same is the topic the request goes to");
         assert!(run.meta.get("response").is_none(), "{run:#?}");
     }
+}
+
+#[test]
+fn a_qos_0_request_is_unconfirmed_without_an_acknowledgement_to_speak_of() {
+    // QoS 0 has no acknowledgement: no "not yet acknowledged", and a connection that ends
+    // after the request was written leaves it unconfirmed, as at QoS 1 (not "dropped").
+    let ask0 = |url: &str, timeout: &str| {
+        let mut command = mqtt_send();
+        command.args(["-b", url, "-t", "svc/ask", "-m", "ping", "-q", "0"]);
+        command.args(["--response-topic", "svc/answer", "--wait-response"]);
+        run(command.args(["--timeout", timeout]))
+    };
+    let broker = Mosquitto::start();
+    let timed_out = ask0(&broker.url(), "1");
+    timed_out
+        .expect(6)
+        .expect_message("the request was sent to")
+        .expect_message("at QoS 0, which has no acknowledgement")
+        .expect_message("publishing it again is not safe");
+    assert!(
+        !timed_out.message().contains("acknowledged,"),
+        "{timed_out:#?}"
+    );
+    let aws = scripted_aws(Suback::ClosesAfterPuback);
+    let closed = ask0(&aws.url(), "10");
+    closed
+        .expect(6)
+        .expect_message("was sent the request at QoS 0, which has no acknowledgement, then closed")
+        .expect_message("publishing it again is not safe");
 }

@@ -304,6 +304,20 @@ fn a_connection_closed_at_the_subscribe_publishes_nothing() {
 }
 
 #[test]
+fn a_disconnect_at_the_subscribe_publishes_nothing_and_says_so() {
+    let aws = scripted_aws(Suback::DisconnectsOnSubscribe(0x87));
+    let run = shadow(&aws.url(), "update", &["-m", ON, "-V", "5"]);
+    run.expect(7)
+        .expect_message("sent DISCONNECT (not authorized (0x87)")
+        .expect_message("instead of SUBACK: nothing was published");
+    assert!(
+        !run.message().contains("not acknowledged"),
+        "{}",
+        run.message()
+    );
+}
+
+#[test]
 fn a_connection_lost_after_the_puback_leaves_the_update_unconfirmed() {
     let aws = scripted_aws(Suback::ClosesAfterPuback);
     let mut command = mqtt_send();

@@ -569,13 +569,19 @@ pub enum Step {
     Request(Box<Pending>),
 }
 
-/// A request the broker acknowledged, and how the connection ended before its answer.
+/// What a request at QoS 0 got instead of an acknowledgement (`session::ack_name`): it was
+/// written.
+pub const QOS0_WRITTEN: &str = "written";
+
+/// A request the broker acknowledged (or, at QoS 0, was sent), and how the connection ended
+/// before its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unconfirmed {
     pub broker: Broker,
     /// "the shadow update", "the request".
     pub what: String,
-    /// The acknowledgement it got: PUBACK (QoS 1) or PUBCOMP (QoS 2).
+    /// The acknowledgement it got: PUBACK (QoS 1) or PUBCOMP (QoS 2); [`QOS0_WRITTEN`] at
+    /// QoS 0.
     pub ack: &'static str,
     pub waiting_for: String,
     pub ending: Ending,
@@ -986,6 +992,8 @@ impl fmt::Display for Error {
                     f.write_str(")")?;
                 }
                 match awaiting {
+                    // A request subscribes before it publishes.
+                    Some("SUBACK") => f.write_str(" instead of SUBACK: nothing was published"),
                     Some(ack) => write!(f, " instead of {ack}: the message was not acknowledged"),
                     None => Ok(()),
                 }
@@ -1019,7 +1027,13 @@ impl fmt::Display for Error {
                     waiting_for,
                     ending,
                 } = unconfirmed.as_ref();
-                write!(f, "{broker} acknowledged {what} ({ack}), then ")?;
+                match *ack {
+                    QOS0_WRITTEN => write!(
+                        f,
+                        "{broker} was sent {what} at QoS 0, which has no acknowledgement, then "
+                    )?,
+                    _ => write!(f, "{broker} acknowledged {what} ({ack}), then ")?,
+                }
                 match ending {
                     Ending::Lost(Cause::Closed { .. }) => f.write_str("closed the connection")?,
                     Ending::Lost(Cause::Malformed(what)) => {
@@ -1369,6 +1383,11 @@ impl fmt::Display for Situation {
                 write!(f, "waiting for {waiting_for}: ")?;
                 if *acknowledged {
                     write!(f, "{broker} acknowledged {what} ({ack})")?;
+                } else if *ack == QOS0_WRITTEN {
+                    write!(
+                        f,
+                        "{what} was sent to {broker} at QoS 0, which has no acknowledgement,"
+                    )?;
                 } else {
                     write!(f, "{what} was sent to {broker}, not yet acknowledged,")?;
                 }

@@ -288,6 +288,8 @@ pub enum Suback {
     /// Closes the connection on SUBSCRIBE (AWS IoT Core does, under MQTT 3.1.1, when the policy
     /// does not allow iot:Subscribe).
     ClosesOnSubscribe,
+    /// MQTT 5: answers SUBSCRIBE with DISCONNECT, this reason code, and closes.
+    DisconnectsOnSubscribe(u8),
 }
 
 /// A scripted AWS IoT endpoint (MQTT 3.1.1 and 5, plain TCP): SUBACK as scripted, and the
@@ -372,6 +374,9 @@ fn serve_scripted(
                 log("SUBSCRIBE".into());
                 if suback == Suback::ClosesOnSubscribe {
                     return Ok(());
+                }
+                if let Suback::DisconnectsOnSubscribe(code) = suback {
+                    return stream.write_all(&[0xe0, 1, code]);
                 }
                 let mut at = 2;
                 if v5 {
