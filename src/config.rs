@@ -281,6 +281,16 @@ pub fn settings(
         broker.tls = true;
         broker.port = TLS_PORT;
     }
+    // mosquitto_pub's -L mqtt://... with a CA or a certificate is TLS too, on the URL's port.
+    if wants_tls && cli.url.is_some() && !broker.tls {
+        verbose!("a CA or a client certificate is given with an mqtt:// URL: TLS, as mqtts://");
+        broker.tls = true;
+    }
+    // mosquitto_pub speaks TLS over a Unix socket when given a CA; mqtt-send does not, and
+    // must not publish in the clear instead.
+    if wants_tls && cli.unix.is_some() {
+        return Err(ConfigError::TlsOverUnix);
+    }
     if let Some(host) = cli.host {
         broker.host = host;
     }

@@ -126,6 +126,11 @@ const ROWS: &[Row] = &[
         "-L mqtts://localhost:{mtls}/{t} --cafile {ca} --cert {cert} --key {key} -m mtls -q 2",
         1,
     ),
+    // mqtt:// with a CA is TLS, as with -h and -p.
+    row(
+        "-L mqtt://localhost:{tls}/{t} --cafile {ca} -m tls-url -q 1",
+        1,
+    ),
     row("-p {port} -t {t} -m again --repeat 3 -q 1", 3),
     row(
         "-p {port} -t {t} -m again --repeat 2 --repeat-delay 0.2 -q 2",
@@ -537,4 +542,12 @@ fn unix_with_a_broker_url_on_the_command_line_is_refused_and_over_the_configs_it
     let ours = run(mqtt_send().args(["-c", config, "--unix", socket, "-t", "mp/u", "-m", "x"]));
     ours.expect(0);
     assert_eq!(ours.meta["broker"], format!("unix://{socket}"));
+    // mosquitto_pub speaks TLS over the socket when given a CA; mqtt-send does not, and says so
+    // rather than publishing in the clear.
+    let ca = broker.dir.path().join("mosquitto.conf");
+    let tls = run(mqtt_send()
+        .args(["--unix", socket, "--cafile"])
+        .arg(&ca)
+        .args(["-t", "mp/u", "-m", "x"]));
+    tls.expect(2).expect_message("--unix").expect_message("TLS");
 }

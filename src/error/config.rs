@@ -98,6 +98,8 @@ pub enum ConfigError {
     },
     /// `--proxy` with a Unix socket, which no HTTP proxy can reach.
     ProxyForUnix,
+    /// `--unix` with a CA or a client certificate: no TLS over a Unix socket.
+    TlsOverUnix,
     /// `--repeat` with a batch, where every line is already a message.
     RepeatInBatch,
     /// A will option (its payload, QoS, retain flag or properties) without `--will-topic`.
@@ -631,6 +633,11 @@ impl fmt::Display for ConfigError {
             ConfigError::ProxyForUnix => f.write_str(
                 "--proxy cannot reach a Unix socket (--unix, unix://): it is on this machine; \
                  leave the proxy out",
+            ),
+            ConfigError::TlsOverUnix => f.write_str(
+                "--unix with a CA or a client certificate (--cafile, --capath, --cert, \
+                 --tls-use-os-certs): mqtt-send does not speak TLS over a Unix socket \
+                 (mosquitto_pub does); leave the TLS options out, or connect over TCP",
             ),
             ConfigError::RepeatInBatch => f.write_str(
                 "--repeat publishes one message several times; with --lines, -l or --ndjson \
