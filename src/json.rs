@@ -6,6 +6,7 @@
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
 use crate::error::JsonType;
@@ -44,6 +45,30 @@ impl Json {
             ),
             Json::Array(items) => Value::Array(items.into_iter().map(Json::into_value).collect()),
             Json::Scalar(value) => value,
+        }
+    }
+}
+
+/// Written as it was read: an object's entries in their order (the meta object shows AWS's
+/// answer and a response in the order they came, not sorted).
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Object(entries) => {
+                let mut map = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+            Json::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Json::Scalar(value) => value.serialize(serializer),
         }
     }
 }
@@ -135,6 +160,12 @@ mod tests {
                 Json::Scalar(Value::Null)
             ])
         );
+    }
+
+    #[test]
+    fn it_is_written_in_its_order() {
+        let text = r#"{"state":{"reported":{"z":1,"a":[2,{"y":null,"b":true}]}},"version":3}"#;
+        assert_eq!(serde_json::to_string(&parse(text)).unwrap(), text);
     }
 
     #[test]

@@ -151,11 +151,11 @@ pub struct Details {
     /// A shadow request's answer: version, timestamp, state (accepted); code, message
     /// (rejected); client-token. Nested, so AWS's "message" stays apart from ours.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shadow: Option<serde_json::Value>,
+    pub shadow: Option<crate::json::Json>,
     /// `--wait-response`: `response` (UTF-8) or `response-base64`, `response-topic` and
     /// `response-properties`.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub response: Option<serde_json::Map<String, serde_json::Value>>,
+    pub response: Option<crate::json::Json>,
 }
 
 /// What a successful run delivered, for its message.

@@ -3,9 +3,10 @@
 //! What to subscribe to, what the PUBLISH carries, and which incoming message is the answer.
 
 use bytes::Bytes;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::codec::Delivery;
+use crate::json::Json;
 use crate::log::verbose;
 use crate::message::{Message, Qos, Version};
 use crate::shadow::{DocumentProblem, Shadow, Verdict};
@@ -147,50 +148,51 @@ impl Expect {
 }
 
 /// The meta object's view of a response: its payload (`response` when UTF-8, else
-/// `response-base64`), topic and MQTT 5 properties.
-pub fn response_meta(delivery: &Delivery) -> Map<String, Value> {
-    let mut meta = Map::new();
+/// `response-base64`), topic and MQTT 5 properties, in that order.
+pub fn response_meta(delivery: &Delivery) -> Json {
+    let text = |text: String| Json::Scalar(Value::String(text));
+    let mut meta = Vec::new();
     match std::str::from_utf8(&delivery.payload) {
-        Ok(text) => meta.insert("response".into(), Value::String(text.into())),
-        Err(_) => meta.insert(
-            "response-base64".into(),
-            Value::String(base64(&delivery.payload)),
-        ),
+        Ok(payload) => meta.push(("response".to_string(), text(payload.into()))),
+        Err(_) => meta.push((
+            "response-base64".to_string(),
+            text(base64(&delivery.payload)),
+        )),
     };
-    meta.insert(
-        "response-topic".into(),
-        Value::String(delivery.topic.clone()),
-    );
+    meta.push(("response-topic".to_string(), text(delivery.topic.clone())));
     let given = &delivery.properties;
-    let mut properties = Map::new();
+    let mut properties = Vec::new();
     if let Some(content_type) = &given.content_type {
-        properties.insert("content-type".into(), Value::String(content_type.clone()));
+        properties.push(("content-type".to_string(), text(content_type.clone())));
     }
     if let Some(data) = &given.correlation_data {
         let data = match std::str::from_utf8(data) {
-            Ok(text) => text.to_string(),
+            Ok(data) => data.to_string(),
             Err(_) => base64(data),
         };
-        properties.insert("correlation-data".into(), Value::String(data));
+        properties.push(("correlation-data".to_string(), text(data)));
     }
     if let Some(seconds) = given.message_expiry {
-        properties.insert("message-expiry".into(), Value::from(seconds));
+        properties.push((
+            "message-expiry".to_string(),
+            Json::Scalar(Value::from(seconds)),
+        ));
     }
     if given.payload_utf8 {
-        properties.insert("payload-format".into(), Value::String("utf8".into()));
+        properties.push(("payload-format".to_string(), text("utf8".into())));
     }
     if !given.user.is_empty() {
         let pairs = given
             .user
             .iter()
-            .map(|(key, value)| Value::String(format!("{key}={value}")))
+            .map(|(key, value)| text(format!("{key}={value}")))
             .collect();
-        properties.insert("user-property".into(), Value::Array(pairs));
+        properties.push(("user-property".to_string(), Json::Array(pairs)));
     }
     if !properties.is_empty() {
-        meta.insert("response-properties".into(), Value::Object(properties));
+        meta.push(("response-properties".to_string(), Json::Object(properties)));
     }
-    meta
+    Json::Object(meta)
 }
 
 /// Standard base64 with padding (RFC 4648 §4).
@@ -268,11 +270,10 @@ mod tests {
     fn the_response_goes_into_the_meta_object_as_text_or_base64() {
         let meta = response_meta(&delivery("r", b"ok", Some("c1")));
         assert_eq!(
-            Value::Object(meta),
-            serde_json::json!({"response":"ok","response-topic":"r",
-                               "response-properties":{"correlation-data":"c1"}})
+            serde_json::to_string(&meta).unwrap(),
+            r#"{"response":"ok","response-topic":"r","response-properties":{"correlation-data":"c1"}}"#
         );
-        let meta = response_meta(&delivery("r", &[0xff, 0], None));
+        let meta = response_meta(&delivery("r", &[0xff, 0], None)).into_value();
         assert_eq!(meta["response-base64"], "/wA=");
     }
 }

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::codec::Delivery;
+use crate::json::Json;
 
 /// Nesting levels AWS IoT takes in `state.desired` or `state.reported`.
 pub const MAX_DEPTH: usize = 6;
@@ -132,7 +133,9 @@ impl Shadow {
         } else {
             return None;
         };
-        let Ok(Value::Object(document)) = serde_json::from_slice::<Value>(&delivery.payload) else {
+        // As written (for the meta object), and as a map (to read it).
+        let answer = serde_json::from_slice::<Json>(&delivery.payload).ok();
+        let Some(Value::Object(document)) = answer.clone().map(Json::into_value) else {
             crate::log::verbose!(
                 "ignoring a message on {} that is not a JSON object",
                 delivery.topic
@@ -140,7 +143,11 @@ impl Shadow {
             return None;
         };
         match document.get("clientToken").and_then(Value::as_str) {
-            Some(theirs) if theirs == token => Some(Verdict { accepted, document }),
+            Some(theirs) if theirs == token => Some(Verdict {
+                accepted,
+                document,
+                answer: answer.unwrap_or(Json::Object(Vec::new())),
+            }),
             other => {
                 crate::log::verbose!(
                     "ignoring an answer on {} for another request (clientToken {other:?})",
@@ -157,6 +164,8 @@ impl Shadow {
 pub struct Verdict {
     pub accepted: bool,
     pub document: Map<String, Value>,
+    /// The same answer as AWS wrote it, its keys in their order.
+    pub answer: Json,
 }
 
 impl Verdict {
@@ -177,26 +186,32 @@ impl Verdict {
 
     /// The meta object's `shadow`: version, timestamp and (get, update) the state when
     /// accepted; code, message and timestamp when rejected; the clientToken either way.
-    pub fn meta(&self, operation: Operation) -> Value {
-        let mut meta = Map::new();
-        let mut copy = |from: &str, to: &str| {
-            if let Some(value) = self.document.get(from) {
-                meta.insert(to.to_string(), value.clone());
-            }
+    /// In the order AWS wrote them.
+    pub fn meta(&self, operation: Operation) -> Json {
+        let wanted: &[&str] = match (self.accepted, operation) {
+            (true, Operation::Delete) => &["version", "timestamp", "clientToken"],
+            (true, _) => &["state", "version", "timestamp", "clientToken"],
+            (false, _) => &["code", "message", "timestamp", "clientToken"],
         };
-        if self.accepted {
-            copy("version", "version");
-            copy("timestamp", "timestamp");
-            if operation != Operation::Delete {
-                copy("state", "state");
+        let mut meta: Vec<(String, Json)> = Vec::new();
+        let Json::Object(entries) = &self.answer else {
+            return Json::Object(meta);
+        };
+        for (key, value) in entries
+            .iter()
+            .filter(|(key, _)| wanted.contains(&key.as_str()))
+        {
+            let key = match key.as_str() {
+                "clientToken" => "client-token",
+                key => key,
+            };
+            // A key given twice: the last one, as in `document`.
+            match meta.iter_mut().find(|(name, _)| name == key) {
+                Some((_, kept)) => *kept = value.clone(),
+                None => meta.push((key.to_string(), value.clone())),
             }
-        } else {
-            copy("code", "code");
-            copy("message", "message");
-            copy("timestamp", "timestamp");
         }
-        copy("clientToken", "client-token");
-        Value::Object(meta)
+        Json::Object(meta)
     }
 }
 
@@ -412,8 +427,22 @@ mod tests {
         assert!(!rejected.accepted);
         assert_eq!(rejected.code(), Some(409));
         assert_eq!(
-            rejected.meta(Operation::Update),
-            serde_json::json!({"code":409,"message":"Version conflict","timestamp":5,"client-token":"t1"})
+            serde_json::to_string(&rejected.meta(Operation::Update)).unwrap(),
+            r#"{"code":409,"message":"Version conflict","client-token":"t1","timestamp":5}"#
+        );
+        let accepted = update
+            .verdict(
+                "t1",
+                &delivery(
+                    &accepted,
+                    r#"{"state":{"reported":{"on":true,"level":3}},"metadata":{},"version":7,"timestamp":5,"clientToken":"t1"}"#,
+                ),
+            )
+            .unwrap();
+        assert_eq!(
+            serde_json::to_string(&accepted.meta(Operation::Update)).unwrap(),
+            r#"{"state":{"reported":{"on":true,"level":3}},"version":7,"timestamp":5,"client-token":"t1"}"#,
+            "AWS's order, not sorted"
         );
     }
 }
