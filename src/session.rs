@@ -660,9 +660,26 @@ pub async fn request(
                 return Err(unconfirmed(ending));
             }
             received => {
+                let packet = match &received.0 {
+                    Incoming::PubRec(_) => "PUBREC",
+                    _ => "PUBACK",
+                };
                 acknowledge(settings, received, state, wire, &mut stopped)?;
                 if let Some(error) = stopped {
                     return Err(error);
+                }
+                // No subscriber took the request (and, not retained, none will): a response
+                // cannot come.
+                if let Expect::Response { .. } = expect
+                    && state.tally().no_subscribers > 0
+                    && !message.retain
+                {
+                    return Err(Error::NoResponder {
+                        broker: settings.broker.clone(),
+                        packet,
+                        topic: message.topic.clone(),
+                        waiting_for: expect.waiting_for(),
+                    });
                 }
             }
         }

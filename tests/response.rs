@@ -3,9 +3,10 @@
 //! the reply, which goes into the meta object. Against a real mosquitto and a responder client.
 
 use crate::support::cmd::Run;
+use crate::support::fault5::{Broker5, Reply, Script};
 use crate::support::responder::Responder;
 use crate::support::shadow::{Suback, scripted_aws};
-use crate::support::{Mosquitto, mqtt_send, run};
+use crate::support::{Mosquitto, Subscriber, mqtt_send, run};
 
 fn pong(request: &[u8]) -> Vec<u8> {
     let mut reply = b"pong:".to_vec();
@@ -85,6 +86,9 @@ fn under_311_the_first_message_on_the_topic_is_the_reply() {
 #[test]
 fn no_reply_in_time_is_exit_6() {
     let broker = Mosquitto::start();
+    // Something subscribes to the request topic and never answers (with no subscriber at all,
+    // the PUBACK says so: see below).
+    let _silent = Subscriber::connect(broker.observer, &["svc/ask"]);
     let first = ask(&broker.url(), &["--timeout", "1"]);
     first
         .expect(6)
@@ -191,4 +195,29 @@ fn a_qos_0_request_is_unconfirmed_without_an_acknowledgement_to_speak_of() {
         .expect(6)
         .expect_message("was sent the request at QoS 0, which has no acknowledgement, then closed")
         .expect_message("publishing it again is not safe");
+}
+
+#[test]
+fn no_matching_subscribers_for_the_request_ends_the_wait_at_once() {
+    // PUBACK 0x10: nothing is subscribed to the request topic, so no responder received it and
+    // no answer can come. It was a 30 s wait ending in "it may still take effect".
+    let broker = Broker5::start(Script::Serve {
+        connack: Vec::new(),
+        reply: Reply::Ack(0x10, None),
+    });
+    let scripted = ask(&broker.url(), &["--timeout", "20"]);
+    scripted
+        .expect(7)
+        .expect_message("no matching subscribers (0x10)")
+        .expect_message("no responder received the request");
+    assert_eq!(scripted.meta["reason-code"], 0x10);
+    assert_eq!(
+        broker.transcripts()[0][..3],
+        ["CONNECT 5", "SUBSCRIBE", "PUBLISH"].map(String::from)
+    );
+    // mosquitto 2.0.11 says so too, in PUBACK (not in PUBREC: QoS 2 waits for the deadline).
+    let mosquitto = Mosquitto::start();
+    let real = ask(&mosquitto.url(), &["--timeout", "20"]);
+    real.expect(7)
+        .expect_message("no responder received the request");
 }

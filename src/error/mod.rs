@@ -180,6 +180,15 @@ pub enum Error {
     /// A request the broker acknowledged, whose answer never came: the connection ended first
     /// (exit 6, like no answer before the deadline).
     Unconfirmed(Box<Unconfirmed>),
+    /// `--wait-response`: the broker acknowledged the request with reason 0x10 (no matching
+    /// subscribers): no responder received it, so no response can come.
+    NoResponder {
+        broker: Broker,
+        /// PUBACK or PUBREC.
+        packet: &'static str,
+        topic: String,
+        waiting_for: String,
+    },
     /// The last of several attempts failed.
     GaveUp {
         error: Box<Error>,
@@ -272,6 +281,7 @@ impl Error {
                 ..
             } => Some(*code),
             Error::Disconnected { reason, .. } => *reason,
+            Error::NoResponder { .. } => Some(0x10),
             Error::Unconfirmed(unconfirmed) => match unconfirmed.ending {
                 Ending::Disconnect { reason, .. } => reason,
                 Ending::Lost(_) => None,
@@ -364,7 +374,7 @@ impl Error {
             | Error::ResetAfterDisconnect { .. } => Class::Dropped,
             Error::Interrupted { signal, .. } => signal.class(),
             Error::Batch { error, .. } | Error::GaveUp { error, .. } => error.class(),
-            Error::SubscribeRefused { .. } => Class::Dropped,
+            Error::SubscribeRefused { .. } | Error::NoResponder { .. } => Class::Dropped,
             // Like a deadline while waiting for the answer: it may or may not take effect.
             Error::Unconfirmed(_) => Class::Timeout,
             Error::ServiceRejected { .. } => Class::Service,
@@ -1019,6 +1029,18 @@ impl fmt::Display for Error {
                      and iot:Receive on this topic)",
                 )
             }
+            Error::NoResponder {
+                broker,
+                packet,
+                topic,
+                waiting_for,
+            } => write!(
+                f,
+                "{broker} acknowledged the request ({packet}) with no matching subscribers (0x10): \
+                 nothing subscribes to {topic}, so no responder received the request and \
+                 {waiting_for} cannot come; start the responder and send it again (it went \
+                 nowhere)"
+            ),
             Error::Unconfirmed(unconfirmed) => {
                 let Unconfirmed {
                     broker,

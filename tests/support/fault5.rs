@@ -173,6 +173,16 @@ fn serve(
                 let pkid = u16::from_be_bytes([body[0], body[1]]);
                 stream.write_all(&ack(0x70, pkid, 0, None))?;
             }
+            8 => {
+                // A request's SUBSCRIBE to one filter: granted at QoS 1.
+                log("SUBSCRIBE".to_string());
+                let mut suback = body[..2].to_vec();
+                if v5 {
+                    suback.push(0);
+                }
+                suback.push(1);
+                stream.write_all(&packet(0x90, &suback))?;
+            }
             12 => {
                 log("PINGREQ".to_string());
                 stream.write_all(&[0xd0, 0])?;
