@@ -483,3 +483,37 @@ fn properties_from_the_config_file_and_ndjson_lines_arrive_exactly() {
         "lines/own|z:9 a:8|application/json|r/1|id-7|{\"n\":1}"
     );
 }
+
+#[test]
+fn mosquitto_pub_connect_will_and_disconnect_properties_are_never_dropped_by_the_fallback() {
+    for (extra, named) in [
+        (&["-x", "60"][..], "session-expiry-interval"),
+        (
+            &["-D", "connect", "user-property", "k", "v"][..],
+            "connect properties",
+        ),
+        (
+            &[
+                "--will-topic",
+                "w",
+                "-D",
+                "will",
+                "will-delay-interval",
+                "5",
+            ][..],
+            "will properties",
+        ),
+        (
+            &["-D", "disconnect", "reason-string", "bye"][..],
+            "disconnect properties",
+        ),
+    ] {
+        let broker = Broker5::start(Script::V311Only);
+        let result = run(mqtt_send_to(&broker.url()).args(extra));
+        result
+            .expect(5)
+            .expect_message("did not fall back to MQTT 3.1.1")
+            .expect_message(named);
+        assert_eq!(broker.transcripts(), [vec!["CONNECT 5"]], "{extra:?}");
+    }
+}
