@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::broker::{Broker, TLS_PORT};
 use crate::cli::{self, Cli, Fallback};
-use crate::error::{ConfigError, Got, JsonType, Kind, Problem};
+use crate::error::{ConfigError, Field, Got, JsonType, Kind, Problem};
 use crate::files::{ReadError, read_capped};
 use crate::json::Json;
 use crate::redact;
@@ -429,10 +429,25 @@ pub fn settings(
         }
     }
 
+    let will_payload = cli.will_payload.map(os_bytes).unwrap_or_default();
+    // CONNECT gives the will's message a two-byte length.
+    if will_payload.len() > values::MAX_MQTT_STRING {
+        return Err(ConfigError::Invalid {
+            origin: sources
+                .origin("will-payload")
+                .unwrap_or(Origin::Flag("--will-payload".to_string())),
+            got: None,
+            problem: Problem::TooLong {
+                field: Field::WillPayload,
+                len: will_payload.len(),
+                max: values::MAX_MQTT_STRING,
+            },
+        });
+    }
     let will = match cli.will_topic {
         Some(topic) => Some(Will {
             topic,
-            payload: Bytes::from(cli.will_payload.map(os_bytes).unwrap_or_default()),
+            payload: Bytes::from(will_payload),
             qos: cli.will_qos.unwrap_or(Qos::AtMostOnce),
             retain: cli.will_retain.unwrap_or(false),
             properties: will_properties,

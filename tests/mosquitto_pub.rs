@@ -551,3 +551,30 @@ fn unix_with_a_broker_url_on_the_command_line_is_refused_and_over_the_configs_it
         .args(["-t", "mp/u", "-m", "x"]));
     tls.expect(2).expect_message("--unix").expect_message("TLS");
 }
+
+#[test]
+fn a_will_payload_longer_than_mqtt_carries_is_a_usage_error() {
+    // Its length did not fit CONNECT's two bytes: the broker got a malformed CONNECT and closed
+    // the connection (exit 3, "wrong port, or a TLS port"), after a second try with 3.1.1.
+    let broker = Mosquitto::start();
+    let long = "w".repeat(70_000);
+    let port = broker.port.to_string();
+    let args = [
+        "-p",
+        &port,
+        "-t",
+        "mp/w",
+        "-m",
+        "x",
+        "--will-topic",
+        "mp/will",
+    ];
+    let run = run(mqtt_send().args(args).args(["--will-payload", &long]));
+    run.expect(2).expect_message(
+        "--will-payload: the will's message is 70000 bytes; MQTT allows at most 65535",
+    );
+    assert!(
+        !run.stdout.contains(&long[..100]),
+        "the payload is not echoed"
+    );
+}

@@ -226,6 +226,7 @@ pub enum Field {
     ContentType,
     CorrelationData,
     ReasonString,
+    WillPayload,
 }
 
 /// What a rule (see `values`) found wrong with one value.
@@ -1081,6 +1082,7 @@ impl fmt::Display for Field {
             Field::ContentType => "content type",
             Field::CorrelationData => "correlation data",
             Field::ReasonString => "reason string",
+            Field::WillPayload => "will's message",
         })
     }
 }
