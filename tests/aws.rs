@@ -109,6 +109,40 @@ fn a_presigned_url_from_the_environment_is_accepted_and_the_message_published() 
 }
 
 #[test]
+fn a_websocket_path_is_sent_as_the_url_gives_it_and_signed_as_aws_encodes_it() {
+    // The URL's path is already in URL form: it goes out unchanged, and SigV4 encodes it once
+    // more in the canonical request, as AWS's SDKs do for every service but S3.
+    let pki = pki();
+    let server = signed_server(&pki);
+    run(mqtt_send()
+        .args([
+            "-b",
+            &format!("wss://localhost:{}/mqtt;v=1%20x", server.port),
+            "--aws-sigv4",
+            "--root-ca-crt",
+            pki.ca.pem.to_str().unwrap(),
+            "-q",
+            "1",
+            "-t",
+            "t",
+            "-m",
+            "x",
+        ])
+        .envs([
+            ("AWS_ACCESS_KEY_ID", KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_REGION", REGION),
+        ]))
+    .expect(0);
+    let (target, _, verdict) = server.seen()[0].upgrade.clone().unwrap();
+    assert!(
+        target.starts_with("/mqtt;v=1%20x?X-Amz-Algorithm="),
+        "{target}"
+    );
+    assert_eq!(verdict, Ok(format!("ok {KEY_ID} -")), "{target}");
+}
+
+#[test]
 fn a_profile_s_static_keys_sign_too() {
     let pki = pki();
     let server = signed_server(&pki);
