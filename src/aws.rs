@@ -205,7 +205,8 @@ fn credentials(vars: &EnvVars) -> Result<Credentials, ConfigError> {
         (Some(id), Some(secret)) => Ok((
             id,
             Secret::new(secret),
-            token.or_else(|| key("aws_session_token").map(Secret::new)),
+            // Not AWS_SESSION_TOKEN: as in AWS's SDKs, it goes only with the key variables.
+            key("aws_session_token").map(Secret::new),
             format!("profile {profile} in {}", file.display()),
         )),
         _ => Err(missing(format!(

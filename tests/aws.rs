@@ -171,6 +171,33 @@ fn a_profile_s_static_keys_sign_too() {
 }
 
 #[test]
+fn a_session_token_in_the_environment_is_not_paired_with_a_profile_s_keys() {
+    // AWS's SDKs read AWS_SESSION_TOKEN only with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY;
+    // a token left from another role would make AWS refuse the profile's keys.
+    let pki = pki();
+    let server = signed_server(&pki);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(
+        &file,
+        format!("[default]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"),
+    )
+    .unwrap();
+    publish(
+        &server,
+        &pki,
+        &[
+            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+            ("AWS_SESSION_TOKEN", TOKEN),
+            ("AWS_REGION", REGION),
+        ],
+    )
+    .expect(0);
+    let (target, _, verdict) = server.seen()[0].upgrade.clone().unwrap();
+    assert_eq!(verdict, Ok(format!("ok {KEY_ID} -")), "{target}");
+}
+
+#[test]
 fn a_wrong_secret_is_refused_by_the_server_as_aws_refuses_it() {
     let pki = pki();
     let server = signed_server(&pki);
