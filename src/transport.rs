@@ -174,6 +174,10 @@ async fn through(proxy: &Proxy, broker: &Broker, step: &mut Step) -> Result<TcpS
         proxy: format!("{proxy} (from {})", proxy.from),
         problem: Box::new(problem),
     };
+    *step = Step::ToProxy(Box::new((
+        format!("{proxy} (from {})", proxy.from),
+        Vec::new(),
+    )));
     let mut stream = dial(&proxy.address(), step)
         .await
         .map_err(|failure| match failure {
@@ -200,7 +204,9 @@ enum Dial {
 
 /// Resolve `address` (host:port) and connect to the first of its addresses that answers.
 async fn dial(address: &str, step: &mut Step) -> Result<TcpStream, Dial> {
-    *step = Step::Resolving;
+    if !matches!(step, Step::ToProxy(_)) {
+        *step = Step::Resolving;
+    }
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host(address)
         .await
         .map_err(Dial::Resolve)?
@@ -261,7 +267,10 @@ fn start(
 ) {
     verbose!("connecting to {address}");
     started.push(address);
-    *step = Step::Connecting(started.clone());
+    match step {
+        Step::ToProxy(to) => to.1 = started.clone(),
+        _ => *step = Step::Connecting(started.clone()),
+    }
     attempts.spawn(async move { (address, TcpStream::connect(address).await) });
 }
 
