@@ -456,6 +456,7 @@ pub fn settings(
         return Err(ConfigError::CertificateWithoutTls {
             broker: broker.to_string(),
             host: broker.host.to_string(),
+            websocket: broker.websocket.as_deref().cloned(),
         });
     }
 
@@ -1770,7 +1771,7 @@ mod tests {
             ConfigError::TwoBatchModes
         ));
         match refused(&["-t", "t", "-m", "c", "-b", "tcp://h", "--use-certificate"]) {
-            ConfigError::CertificateWithoutTls { broker, host } => {
+            ConfigError::CertificateWithoutTls { broker, host, .. } => {
                 assert_eq!((broker.as_str(), host.as_str()), ("tcp://h:1883", "h"));
             }
             other => panic!("{other:?}"),

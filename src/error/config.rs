@@ -81,7 +81,12 @@ pub enum ConfigError {
     /// `--wait-response` without `--response-topic`.
     WaitResponseNeedsTopic,
     /// `use-certificate` with a broker URL that is not TLS.
-    CertificateWithoutTls { broker: String, host: String },
+    CertificateWithoutTls {
+        broker: String,
+        host: String,
+        /// `ws://`: its path, for the `wss://` to suggest.
+        websocket: Option<String>,
+    },
     /// A mosquitto_pub option mqtt-send does not take, and what to do instead.
     Unsupported {
         flag: &'static str,
@@ -602,7 +607,16 @@ impl fmt::Display for ConfigError {
             ConfigError::WaitResponseNeedsTopic => {
                 f.write_str("--wait-response needs --response-topic TOPIC: where the reply comes")
             }
-            ConfigError::CertificateWithoutTls { broker, host } => write!(
+            ConfigError::CertificateWithoutTls {
+                broker,
+                host,
+                websocket: Some(path),
+            } => write!(
+                f,
+                "use-certificate is true but the broker {broker} is not a TLS URL: client \
+                 certificates are sent only over TLS; use wss://{host}{path}"
+            ),
+            ConfigError::CertificateWithoutTls { broker, host, .. } => write!(
                 f,
                 "use-certificate is true but the broker {broker} is not a TLS URL: client \
                  certificates are sent only over TLS; use ssl://{host}:8883 (or mqtts://, tls://)"
