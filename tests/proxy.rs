@@ -315,3 +315,41 @@ fn a_proxy_that_never_accepts_is_named_when_the_deadline_comes() {
          tcp://broker.invalid:1883: no answer"
     ));
 }
+
+#[test]
+fn a_tunnel_the_proxy_closes_at_once_is_exit_3_naming_the_proxy() {
+    // A proxy that says 200 and then closes the tunnel (it could not reach the broker after
+    // all): not the broker's port or TLS to blame.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            crate::support::ws::read_request(&mut stream);
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 200 Connection established\r\n\r\n",
+            );
+        }
+    });
+    for (url, shown) in [
+        ("wss://broker.example/mqtt", "wss://broker.example:443/mqtt"),
+        ("ws://broker.example/mqtt", "ws://broker.example:80/mqtt"),
+    ] {
+        run(mqtt_send().args([
+            "-b",
+            url,
+            "--proxy",
+            &format!("http://127.0.0.1:{port}"),
+            "-t",
+            "t",
+            "-m",
+            "x",
+        ]))
+        .expect(3)
+        .expect_message(&format!(
+            "the proxy http://127.0.0.1:{port} (from --proxy) opened the tunnel to {shown}, \
+             which then closed"
+        ));
+    }
+}

@@ -215,6 +215,9 @@ pub enum ProxyProblem {
     NotHttp(String),
     Closed,
     Io(String),
+    /// The proxy opened the tunnel, and it closed before this step (the TLS handshake began,
+    /// the WebSocket upgrade was answered).
+    ClosedInTunnel(&'static str),
 }
 
 /// What went wrong in a WebSocket upgrade.
@@ -1207,6 +1210,13 @@ fn proxy_words(
             f,
             "the connection to the proxy {proxy} failed before the tunnel to {broker} was open: \
              {reason}"
+        ),
+        ProxyProblem::ClosedInTunnel(step) => write!(
+            f,
+            "the proxy {proxy} opened the tunnel to {broker}, which then closed before {step}: \
+             the proxy could not reach the broker after all, or the broker turned this client \
+             away (is {} its port?); nothing was sent",
+            broker.port
         ),
     }
 }
