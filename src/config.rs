@@ -475,10 +475,14 @@ pub fn settings(
     // A custom authorizer is named in the username, and served on 443 with ALPN "mqtt".
     let mut username = username;
     let mut tls = tls;
-    if let Some(name) = &cli.aws_authorizer {
+    // A token or signature without a name is for the account's default authorizer.
+    if cli.aws_authorizer.is_some()
+        || cli.aws_authorizer_token.is_some()
+        || cli.aws_authorizer_signature.is_some()
+    {
         username = Some(crate::aws::authorizer_username(
             username.as_deref(),
-            name,
+            cli.aws_authorizer.as_deref(),
             cli.aws_authorizer_token
                 .as_ref()
                 .map(|t| (t.key.as_str(), t.value.as_str())),

@@ -323,6 +323,38 @@ fn a_custom_authorizer_is_named_in_the_username() {
 }
 
 #[test]
+fn a_token_without_an_authorizer_name_goes_to_the_default_authorizer() {
+    // AWS: "If omitted, the default authorizer is used". The token and signature were dropped.
+    let pki = pki();
+    let server = TlsServer::start(0, &pki.server, &pki.ca.pem, &[]).unwrap();
+    run(mqtt_send().args([
+        "-b",
+        &format!("ssl://localhost:{}", server.port),
+        "--root-ca-crt",
+        pki.ca.pem.to_str().unwrap(),
+        "-V",
+        "3.1.1",
+        "--aws-authorizer-token",
+        "x-token=authz-token-2c9a",
+        "--aws-authorizer-signature",
+        "c2ln",
+        "-q",
+        "1",
+        "-t",
+        "t",
+        "-m",
+        "x",
+        // The harness checks that -v does not show the token.
+        "-v",
+    ]))
+    .expect(0);
+    assert_eq!(
+        server.seen()[0].username.as_deref(),
+        Some("?x-amz-customauthorizer-signature=c2ln&x-token=authz-token-2c9a")
+    );
+}
+
+#[test]
 fn a_custom_authorizer_on_443_offers_alpn_mqtt() {
     // The broker URL says 443, where the ALPN is decided; a CONNECT proxy takes the connection
     // to the test server on its free port, so that nothing needs to bind 443.
