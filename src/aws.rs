@@ -205,7 +205,8 @@ fn credentials(vars: &EnvVars) -> Result<Credentials, ConfigError> {
         (Some(id), Some(secret)) => Ok((
             id,
             Secret::new(secret),
-            token.or_else(|| key("aws_session_token").map(Secret::new)),
+            // Not AWS_SESSION_TOKEN: as in AWS's SDKs, it goes only with the key variables.
+            key("aws_session_token").map(Secret::new),
             format!("profile {profile} in {}", file.display()),
         )),
         _ => Err(missing(format!(
@@ -253,26 +254,26 @@ pub fn region_of(host: &Host) -> Option<String> {
 /// name=NAME[&x-amz-customauthorizer-signature=SIG][&TOKENKEY=TOKEN]`, each value URL-encoded.
 pub fn authorizer_username(
     username: Option<&str>,
-    name: &str,
+    name: Option<&str>,
     token: Option<(&str, &str)>,
     signature: Option<&str>,
 ) -> String {
     let encode = |text: &str| sigv4::uri_encode(text, false);
-    let mut out = format!(
-        "{}?x-amz-customauthorizer-name={}",
-        username.unwrap_or_default(),
-        encode(name)
-    );
+    // Without a name, AWS IoT calls the account's default authorizer.
+    let mut query = Vec::new();
+    if let Some(name) = name {
+        query.push(format!("x-amz-customauthorizer-name={}", encode(name)));
+    }
     if let Some(signature) = signature {
-        out.push_str(&format!(
-            "&x-amz-customauthorizer-signature={}",
+        query.push(format!(
+            "x-amz-customauthorizer-signature={}",
             encode(signature)
         ));
     }
     if let Some((key, value)) = token {
-        out.push_str(&format!("&{}={}", encode(key), encode(value)));
+        query.push(format!("{}={}", encode(key), encode(value)));
     }
-    out
+    format!("{}?{}", username.unwrap_or_default(), query.join("&"))
 }
 
 #[cfg(test)]
@@ -389,18 +390,22 @@ mod tests {
     #[test]
     fn the_custom_authorizer_username() {
         assert_eq!(
-            authorizer_username(None, "my-authorizer", None, None),
+            authorizer_username(None, Some("my-authorizer"), None, None),
             "?x-amz-customauthorizer-name=my-authorizer"
         );
         assert_eq!(
             authorizer_username(
                 Some("device1"),
-                "my authorizer",
+                Some("my authorizer"),
                 Some(("token", "a/b+c")),
                 Some("sig=="),
             ),
             "device1?x-amz-customauthorizer-name=my%20authorizer\
              &x-amz-customauthorizer-signature=sig%3D%3D&token=a%2Fb%2Bc"
+        );
+        assert_eq!(
+            authorizer_username(None, None, Some(("token", "t")), None),
+            "?token=t"
         );
     }
 }

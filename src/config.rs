@@ -491,6 +491,7 @@ pub fn settings(
         return Err(ConfigError::CertificateWithoutTls {
             broker: broker.to_string(),
             host: broker.host.to_string(),
+            websocket: broker.websocket.as_deref().cloned(),
         });
     }
 
@@ -509,10 +510,14 @@ pub fn settings(
     // A custom authorizer is named in the username, and served on 443 with ALPN "mqtt".
     let mut username = username;
     let mut tls = tls;
-    if let Some(name) = &cli.aws_authorizer {
+    // A token or signature without a name is for the account's default authorizer.
+    if cli.aws_authorizer.is_some()
+        || cli.aws_authorizer_token.is_some()
+        || cli.aws_authorizer_signature.is_some()
+    {
         username = Some(crate::aws::authorizer_username(
             username.as_deref(),
-            name,
+            cli.aws_authorizer.as_deref(),
             cli.aws_authorizer_token
                 .as_ref()
                 .map(|t| (t.key.as_str(), t.value.as_str())),
@@ -1817,7 +1822,7 @@ mod tests {
             ConfigError::TwoBatchModes
         ));
         match refused(&["-t", "t", "-m", "c", "-b", "tcp://h", "--use-certificate"]) {
-            ConfigError::CertificateWithoutTls { broker, host } => {
+            ConfigError::CertificateWithoutTls { broker, host, .. } => {
                 assert_eq!((broker.as_str(), host.as_str()), ("tcp://h:1883", "h"));
             }
             other => panic!("{other:?}"),

@@ -190,8 +190,9 @@ pub struct Keys<'a> {
     pub session_token: Option<&'a str>,
 }
 
-/// A presigned `GET path?query` for `host` (the query authenticates; only `host` is signed),
-/// as AWS IoT takes for MQTT over WebSockets. The session token, when there is one, is appended
+/// A presigned `GET path?query` for `host` (the query authenticates; only `host` is signed;
+/// `path` is in URL form, percent-encoded where it needs to be), as AWS IoT takes for MQTT over
+/// WebSockets. The session token, when there is one, is appended
 /// after signing, as AWS IoT wants it.
 pub fn presign(
     path: &str,
@@ -224,9 +225,10 @@ pub fn presign(
     let (creq, _) = canonical_request(&request);
     let sts = string_to_sign(stamp, &scope, &creq);
     let signature = signature(secret, stamp, region, service, &sts);
+    // The path goes out as the URL gives it (already in URL form); only the canonical request
+    // encodes it (again), as AWS does for every service but S3.
     let mut target = format!(
-        "{}?{}&X-Amz-Signature={signature}",
-        uri_encode(path, true),
+        "{path}?{}&X-Amz-Signature={signature}",
         canonical_query(&query)
     );
     if let Some(token) = session_token {

@@ -15,7 +15,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::aws::Sigv4;
 use crate::broker::{Broker, Host};
-use crate::error::{Error, ProxyProblem, Step};
+use crate::error::{Error, ProxyProblem, Step, WsProblem};
 use crate::files::io_reason;
 use crate::log::verbose;
 use crate::proxy::{self, Proxy};
@@ -75,9 +75,13 @@ pub async fn connect(
                 // Nothing came back before the close: not a TLS failure, a server that turned
                 // us away (or a port that does not speak TLS): could not connect, retryable.
                 Err((error, tcp)) if tcp.read == 0 && closed(&error) => {
-                    return Err(Error::ClosedBeforeTls {
-                        broker: broker.clone(),
-                        reason: io_reason(&error),
+                    return Err(match proxy {
+                        // Through a proxy, the tunnel itself may be what closed.
+                        Some(proxy) => tunnel_closed(broker, proxy, "the TLS handshake began"),
+                        None => Error::ClosedBeforeTls {
+                            broker: broker.clone(),
+                            reason: io_reason(&error),
+                        },
                     });
                 }
                 Err((error, _)) => {
@@ -101,9 +105,15 @@ pub async fn connect(
     };
     match websocket::upgrade(stream, &host, &target).await {
         Ok(socket) => Ok(Transport::WebSocket(Box::new(socket))),
-        Err((problem, error)) => match (tls, error) {
+        Err((problem, error)) => match (tls, error, proxy) {
+            // Plain ws through a proxy: the tunnel closed before the answer.
+            (None, _, Some(proxy)) if problem == WsProblem::Closed => Err(tunnel_closed(
+                broker,
+                proxy,
+                "the WebSocket upgrade was answered",
+            )),
             // A TLS alert after the handshake (a client certificate turned away) is about TLS.
-            (Some(tls), Some(error)) if crate::tls::rustls_error(&error).is_some() => {
+            (Some(tls), Some(error), _) if crate::tls::rustls_error(&error).is_some() => {
                 Err(Error::Tls {
                     broker: broker.clone(),
                     problem: tls.problem(broker, &error),
@@ -114,6 +124,15 @@ pub async fn connect(
                 problem,
             }),
         },
+    }
+}
+
+/// The proxy opened the tunnel, and the connection through it closed before `step`.
+fn tunnel_closed(broker: &Broker, proxy: &Proxy, step: &'static str) -> Error {
+    Error::Proxy {
+        broker: broker.clone(),
+        proxy: format!("{proxy} (from {})", proxy.from),
+        problem: Box::new(ProxyProblem::ClosedInTunnel(step)),
     }
 }
 
@@ -174,6 +193,10 @@ async fn through(proxy: &Proxy, broker: &Broker, step: &mut Step) -> Result<TcpS
         proxy: format!("{proxy} (from {})", proxy.from),
         problem: Box::new(problem),
     };
+    *step = Step::ToProxy(Box::new((
+        format!("{proxy} (from {})", proxy.from),
+        Vec::new(),
+    )));
     let mut stream = dial(&proxy.address(), step)
         .await
         .map_err(|failure| match failure {
@@ -200,7 +223,9 @@ enum Dial {
 
 /// Resolve `address` (host:port) and connect to the first of its addresses that answers.
 async fn dial(address: &str, step: &mut Step) -> Result<TcpStream, Dial> {
-    *step = Step::Resolving;
+    if !matches!(step, Step::ToProxy(_)) {
+        *step = Step::Resolving;
+    }
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host(address)
         .await
         .map_err(Dial::Resolve)?
@@ -261,7 +286,10 @@ fn start(
 ) {
     verbose!("connecting to {address}");
     started.push(address);
-    *step = Step::Connecting(started.clone());
+    match step {
+        Step::ToProxy(to) => to.1 = started.clone(),
+        _ => *step = Step::Connecting(started.clone()),
+    }
     attempts.spawn(async move { (address, TcpStream::connect(address).await) });
 }
 

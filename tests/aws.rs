@@ -5,6 +5,7 @@
 use std::process::Command;
 
 use crate::support::certs::{Ca, Pair};
+use crate::support::proxy::Forwarder;
 use crate::support::tls_server::TlsServer;
 use crate::support::{mqtt_send, run};
 
@@ -109,6 +110,40 @@ fn a_presigned_url_from_the_environment_is_accepted_and_the_message_published() 
 }
 
 #[test]
+fn a_websocket_path_is_sent_as_the_url_gives_it_and_signed_as_aws_encodes_it() {
+    // The URL's path is already in URL form: it goes out unchanged, and SigV4 encodes it once
+    // more in the canonical request, as AWS's SDKs do for every service but S3.
+    let pki = pki();
+    let server = signed_server(&pki);
+    run(mqtt_send()
+        .args([
+            "-b",
+            &format!("wss://localhost:{}/mqtt;v=1%20x", server.port),
+            "--aws-sigv4",
+            "--root-ca-crt",
+            pki.ca.pem.to_str().unwrap(),
+            "-q",
+            "1",
+            "-t",
+            "t",
+            "-m",
+            "x",
+        ])
+        .envs([
+            ("AWS_ACCESS_KEY_ID", KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+            ("AWS_REGION", REGION),
+        ]))
+    .expect(0);
+    let (target, _, verdict) = server.seen()[0].upgrade.clone().unwrap();
+    assert!(
+        target.starts_with("/mqtt;v=1%20x?X-Amz-Algorithm="),
+        "{target}"
+    );
+    assert_eq!(verdict, Ok(format!("ok {KEY_ID} -")), "{target}");
+}
+
+#[test]
 fn a_profile_s_static_keys_sign_too() {
     let pki = pki();
     let server = signed_server(&pki);
@@ -134,6 +169,33 @@ fn a_profile_s_static_keys_sign_too() {
     .expect(0);
     let (_, _, verdict) = server.seen()[0].upgrade.clone().unwrap();
     assert_eq!(verdict, Ok(format!("ok {KEY_ID} -")));
+}
+
+#[test]
+fn a_session_token_in_the_environment_is_not_paired_with_a_profile_s_keys() {
+    // AWS's SDKs read AWS_SESSION_TOKEN only with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY;
+    // a token left from another role would make AWS refuse the profile's keys.
+    let pki = pki();
+    let server = signed_server(&pki);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("credentials");
+    std::fs::write(
+        &file,
+        format!("[default]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"),
+    )
+    .unwrap();
+    publish(
+        &server,
+        &pki,
+        &[
+            ("AWS_SHARED_CREDENTIALS_FILE", file.to_str().unwrap()),
+            ("AWS_SESSION_TOKEN", TOKEN),
+            ("AWS_REGION", REGION),
+        ],
+    )
+    .expect(0);
+    let (target, _, verdict) = server.seen()[0].upgrade.clone().unwrap();
+    assert_eq!(verdict, Ok(format!("ok {KEY_ID} -")), "{target}");
 }
 
 #[test]
@@ -261,19 +323,49 @@ fn a_custom_authorizer_is_named_in_the_username() {
 }
 
 #[test]
-fn a_custom_authorizer_on_443_offers_alpn_mqtt() {
+fn a_token_without_an_authorizer_name_goes_to_the_default_authorizer() {
+    // AWS: "If omitted, the default authorizer is used". The token and signature were dropped.
     let pki = pki();
-    let server = match TlsServer::start(443, &pki.server, &pki.ca.pem, &["mqtt"]) {
-        Ok(server) => server,
-        Err(e) => {
-            // The rule is also checked where the settings are made; this needs port 443.
-            eprintln!("port 443 on loopback is not available here ({e}); check not run");
-            return;
-        }
-    };
+    let server = TlsServer::start(0, &pki.server, &pki.ca.pem, &[]).unwrap();
+    run(mqtt_send().args([
+        "-b",
+        &format!("ssl://localhost:{}", server.port),
+        "--root-ca-crt",
+        pki.ca.pem.to_str().unwrap(),
+        "-V",
+        "3.1.1",
+        "--aws-authorizer-token",
+        "x-token=authz-token-2c9a",
+        "--aws-authorizer-signature",
+        "c2ln",
+        "-q",
+        "1",
+        "-t",
+        "t",
+        "-m",
+        "x",
+        // The harness checks that -v does not show the token.
+        "-v",
+    ]))
+    .expect(0);
+    assert_eq!(
+        server.seen()[0].username.as_deref(),
+        Some("?x-amz-customauthorizer-signature=c2ln&x-token=authz-token-2c9a")
+    );
+}
+
+#[test]
+fn a_custom_authorizer_on_443_offers_alpn_mqtt() {
+    // The broker URL says 443, where the ALPN is decided; a CONNECT proxy takes the connection
+    // to the test server on its free port, so that nothing needs to bind 443.
+    let pki = pki();
+    let server = TlsServer::start(0, &pki.server, &pki.ca.pem, &["mqtt"]).unwrap();
+    let proxy = Forwarder::to(server.port);
     run(mqtt_send().args([
         "-b",
         "ssl://localhost:443",
+        "--proxy",
+        &proxy.url(),
         "--root-ca-crt",
         pki.ca.pem.to_str().unwrap(),
         "--aws-authorizer",
@@ -286,5 +378,29 @@ fn a_custom_authorizer_on_443_offers_alpn_mqtt() {
         "1",
     ]))
     .expect(0);
+    assert_eq!(proxy.targets(), ["localhost:443"]);
     assert_eq!(server.seen()[0].alpn, vec!["mqtt".to_string()]);
+    // With --alpn, that is what is offered.
+    let server = TlsServer::start(0, &pki.server, &pki.ca.pem, &["other"]).unwrap();
+    let proxy = Forwarder::to(server.port);
+    run(mqtt_send().args([
+        "-b",
+        "ssl://localhost:443",
+        "--proxy",
+        &proxy.url(),
+        "--root-ca-crt",
+        pki.ca.pem.to_str().unwrap(),
+        "--aws-authorizer",
+        "a",
+        "--alpn",
+        "other",
+        "-t",
+        "t",
+        "-m",
+        "x",
+        "-q",
+        "1",
+    ]))
+    .expect(0);
+    assert_eq!(server.seen()[0].alpn, vec!["other".to_string()]);
 }

@@ -279,3 +279,77 @@ fn proxy_credentials_are_never_shown_from_the_flag_or_the_config() {
         result.stderr
     );
 }
+
+#[test]
+fn a_proxy_that_never_accepts_is_named_when_the_deadline_comes() {
+    // A listener whose accept queue is full drops every new SYN: a connect to it waits as to a
+    // black-holed address, without any traffic leaving the machine.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    socket.listen(0).unwrap();
+    let listener: std::net::TcpListener = socket.into();
+    let address = listener.local_addr().unwrap();
+    let _held: Vec<_> = (0..4)
+        .filter_map(|_| {
+            std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_millis(100))
+                .ok()
+        })
+        .collect();
+    run(mqtt_send().args([
+        "-b",
+        "tcp://broker.invalid:1883",
+        "--proxy",
+        &format!("http://{address}"),
+        "--timeout",
+        "1",
+        "-t",
+        "t",
+        "-m",
+        "x",
+    ]))
+    .expect(6)
+    .expect_message(&format!(
+        "connecting to the proxy http://{address} (from --proxy) at {address} for \
+         tcp://broker.invalid:1883: no answer"
+    ));
+}
+
+#[test]
+fn a_tunnel_the_proxy_closes_at_once_is_exit_3_naming_the_proxy() {
+    // A proxy that says 200 and then closes the tunnel (it could not reach the broker after
+    // all): not the broker's port or TLS to blame.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            crate::support::ws::read_request(&mut stream);
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 200 Connection established\r\n\r\n",
+            );
+        }
+    });
+    for (url, shown) in [
+        ("wss://broker.example/mqtt", "wss://broker.example:443/mqtt"),
+        ("ws://broker.example/mqtt", "ws://broker.example:80/mqtt"),
+    ] {
+        run(mqtt_send().args([
+            "-b",
+            url,
+            "--proxy",
+            &format!("http://127.0.0.1:{port}"),
+            "-t",
+            "t",
+            "-m",
+            "x",
+        ]))
+        .expect(3)
+        .expect_message(&format!(
+            "the proxy http://127.0.0.1:{port} (from --proxy) opened the tunnel to {shown}, \
+             which then closed"
+        ));
+    }
+}

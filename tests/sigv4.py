@@ -80,7 +80,9 @@ def verify(target, host, secret, region):
 
 
 def encode_path(path):
-    return urllib.parse.quote(urllib.parse.unquote(path), safe="/-_.~")
+    # The path as sent (already in URL form) is encoded once more: AWS's "each path segment
+    # must be URI-encoded twice" for every service but S3, as botocore does it.
+    return urllib.parse.quote(path, safe="/-_.~")
 
 
 def selftest():

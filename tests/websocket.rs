@@ -301,3 +301,29 @@ fn a_signal_during_the_upgrade_is_130_naming_it() {
     .expect(130)
     .expect_message("interrupted by SIGINT waiting for the answer to the WebSocket upgrade");
 }
+
+#[test]
+fn a_client_certificate_with_ws_points_to_wss() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "ca");
+    let client = ca.client(
+        "client",
+        "device",
+        crate::support::certs::KeyFormat::EcPkcs8,
+    );
+    run(mqtt_send().args([
+        "-b",
+        "ws://broker.example/mqtt",
+        "--certificate",
+        client.cert.to_str().unwrap(),
+        "--private-key",
+        client.key.to_str().unwrap(),
+        "--use-certificate",
+        "-t",
+        "t",
+        "-m",
+        "x",
+    ]))
+    .expect(2)
+    .expect_message("client certificates are sent only over TLS; use wss://broker.example/mqtt");
+}

@@ -90,7 +90,12 @@ pub enum ConfigError {
     /// bring the request back, taken for its own reply.
     ResponseTopicIsTopic { topic: String },
     /// `use-certificate` with a broker URL that is not TLS.
-    CertificateWithoutTls { broker: String, host: String },
+    CertificateWithoutTls {
+        broker: String,
+        host: String,
+        /// `ws://`: its path, for the `wss://` to suggest.
+        websocket: Option<String>,
+    },
     /// A mosquitto_pub option mqtt-send does not take, and what to do instead.
     Unsupported {
         flag: &'static str,
@@ -622,7 +627,16 @@ impl fmt::Display for ConfigError {
                 "--response-topic {topic} is the topic the request goes to: mqtt-send would \
                  receive its own request as the reply; give the topic the responder answers on"
             ),
-            ConfigError::CertificateWithoutTls { broker, host } => write!(
+            ConfigError::CertificateWithoutTls {
+                broker,
+                host,
+                websocket: Some(path),
+            } => write!(
+                f,
+                "use-certificate is true but the broker {broker} is not a TLS URL: client \
+                 certificates are sent only over TLS; use wss://{host}{path}"
+            ),
+            ConfigError::CertificateWithoutTls { broker, host, .. } => write!(
                 f,
                 "use-certificate is true but the broker {broker} is not a TLS URL: client \
                  certificates are sent only over TLS; use ssl://{host}:8883 (or mqtts://, tls://)"

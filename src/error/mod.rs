@@ -224,6 +224,9 @@ pub enum ProxyProblem {
     NotHttp(String),
     Closed,
     Io(String),
+    /// The proxy opened the tunnel, and it closed before this step (the TLS handshake began,
+    /// the WebSocket upgrade was answered).
+    ClosedInTunnel(&'static str),
 }
 
 /// What went wrong in a WebSocket upgrade.
@@ -563,6 +566,9 @@ pub enum Step {
     TlsHandshake,
     /// The HTTP proxy's CONNECT.
     Tunnel,
+    /// Resolving the HTTP proxy (shown without credentials; no addresses yet), then connecting
+    /// to these of its addresses (boxed: a step is in every timeout error, kept small).
+    ToProxy(Box<(String, Vec<SocketAddr>)>),
     /// `ws://` / `wss://`: the HTTP upgrade.
     WebSocketUpgrade,
     AwaitingConnAck,
@@ -1243,6 +1249,13 @@ fn proxy_words(
             "the connection to the proxy {proxy} failed before the tunnel to {broker} was open: \
              {reason}"
         ),
+        ProxyProblem::ClosedInTunnel(step) => write!(
+            f,
+            "the proxy {proxy} opened the tunnel to {broker}, which then closed before {step}: \
+             the proxy could not reach the broker after all, or the broker turned this client \
+             away (is {} its port?); nothing was sent",
+            broker.port
+        ),
     }
 }
 
@@ -1362,6 +1375,21 @@ impl fmt::Display for Situation {
                 f,
                 "in the TLS handshake with {broker} (is this a TLS port?); nothing was sent"
             ),
+            Step::ToProxy(to) if to.1.is_empty() => write!(
+                f,
+                "resolving the proxy {} for {broker}; nothing was sent",
+                to.0
+            ),
+            Step::ToProxy(to) => {
+                let (proxy, addresses) = to.as_ref();
+                let addresses: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "connecting to the proxy {proxy} at {} for {broker}: no answer (a firewall, \
+                     or the wrong proxy host or port); nothing was sent",
+                    addresses.join(", ")
+                )
+            }
             Step::Tunnel => write!(
                 f,
                 "waiting for the proxy to open a tunnel to {broker}; nothing was sent"

@@ -78,3 +78,60 @@ impl Drop for Tinyproxy {
         let _ = self.child.wait();
     }
 }
+
+/// A scripted CONNECT proxy that records each CONNECT's target and tunnels every one of them to
+/// `127.0.0.1:port`, whatever it names: a broker URL can then say port 443 (where mqtt-send
+/// decides on ALPN) while the server listens on a free port.
+pub struct Forwarder {
+    pub port: u16,
+    targets: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Forwarder {
+    pub fn to(port: u16) -> Self {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let own = listener.local_addr().expect("address").port();
+        let targets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = std::sync::Arc::clone(&targets);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let record = std::sync::Arc::clone(&record);
+                std::thread::spawn(move || {
+                    let head = super::ws::read_request_from(&mut client);
+                    let target = head.split(' ').nth(1).unwrap_or_default().to_string();
+                    record.lock().unwrap().push(target);
+                    let Ok(upstream) = TcpStream::connect(("127.0.0.1", port)) else {
+                        return;
+                    };
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .is_err()
+                    {
+                        return;
+                    }
+                    let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Write);
+                        })
+                    };
+                    let up = pipe(client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                    let down = pipe(upstream, client);
+                    let _ = (up.join(), down.join());
+                });
+            }
+        });
+        Forwarder { port: own, targets }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The targets of the CONNECTs received so far.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
+    }
+}
