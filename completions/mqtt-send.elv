@@ -84,7 +84,7 @@ set edit:completion:arg-completer[mqtt-send] = {|@words|
             cand --alpn 'ALPN protocol to offer in the TLS handshake; repeatable [config: alpn] [default: x-amzn-mqtt-ca on port 443 with a client certificate, mqtt with --aws-authorizer, http/1.1 for wss://]'
             cand --tls-alpn 'ALPN protocol to offer in the TLS handshake; repeatable [config: alpn] [default: x-amzn-mqtt-ca on port 443 with a client certificate, mqtt with --aws-authorizer, http/1.1 for wss://]'
             cand --tls-version 'The oldest TLS version to accept: tlsv1.3, or tlsv1.2 (1.2 and 1.3; tlsv1.1 means the same, as mqtt-send never speaks older than 1.2) [config: tls-version]'
-            cand --proxy 'HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it, HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to loopback brokers [config: proxy]'
+            cand --proxy 'HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it, HTTPS_PROXY (TLS, wss), HTTP_PROXY (ws), ALL_PROXY (all) and NO_PROXY apply, except to loopback brokers [config: proxy]'
             cand --aws-sigv4 'wss:// only: sign the WebSocket URL with AWS SigV4 (AWS IoT Core with IAM credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or AWS_PROFILE''s static keys; region from AWS_REGION or the endpoint) [config: aws-sigv4] [default: false]'
             cand --aws-authorizer 'AWS IoT custom authorizer to name in the username (offers ALPN mqtt on port 443) [config: aws-authorizer]'
             cand --aws-authorizer-token 'The token the custom authorizer reads, as its token key name and value [config: aws-authorizer-token]'

@@ -55,7 +55,7 @@ complete -c mqtt-send -l alpn -l tls-alpn -d 'ALPN protocol to offer in the TLS 
 complete -c mqtt-send -l tls-version -d 'The oldest TLS version to accept: tlsv1.3, or tlsv1.2 (1.2 and 1.3; tlsv1.1 means the same, as mqtt-send never speaks older than 1.2) [config: tls-version]' -r -f -a "tlsv1.3\t''
 tlsv1.2\t''
 tlsv1.1\t''"
-complete -c mqtt-send -l proxy -d 'HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it, HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to loopback brokers [config: proxy]' -r
+complete -c mqtt-send -l proxy -d 'HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it, HTTPS_PROXY (TLS, wss), HTTP_PROXY (ws), ALL_PROXY (all) and NO_PROXY apply, except to loopback brokers [config: proxy]' -r
 complete -c mqtt-send -l aws-sigv4 -d 'wss:// only: sign the WebSocket URL with AWS SigV4 (AWS IoT Core with IAM credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, or AWS_PROFILE\'s static keys; region from AWS_REGION or the endpoint) [config: aws-sigv4] [default: false]' -r -f -a "true\t''
 false\t''"
 complete -c mqtt-send -l aws-authorizer -d 'AWS IoT custom authorizer to name in the username (offers ALPN mqtt on port 443) [config: aws-authorizer]' -r

@@ -322,7 +322,7 @@ pub struct Cli {
     pub tls_version: Option<TlsVersion>,
 
     /// HTTP proxy to tunnel through (CONNECT): http://[user:password@]host:port; without it,
-    /// HTTPS_PROXY (TLS, wss), HTTP_PROXY (tcp, ws), ALL_PROXY and NO_PROXY apply, except to
+    /// HTTPS_PROXY (TLS, wss), HTTP_PROXY (ws), ALL_PROXY (all) and NO_PROXY apply, except to
     /// loopback brokers
     #[arg(long, value_name = "URL", value_parser = values::proxy, help_heading = "Connection")]
     pub proxy: Option<crate::proxy::Proxy>,

@@ -1,5 +1,5 @@
 //! HTTP proxies: `--proxy http://[user:password@]host[:port]`, or the environment as curl and Go
-//! read it (`HTTPS_PROXY` for TLS and wss, `HTTP_PROXY` for tcp and ws, `ALL_PROXY` for both,
+//! read it (`HTTPS_PROXY` for TLS and wss, `HTTP_PROXY` for ws, `ALL_PROXY` for all of them,
 //! `NO_PROXY` for the hosts to reach directly), and the CONNECT tunnel through one. The proxy
 //! resolves the broker's name; TLS, the WebSocket upgrade and MQTT then run through the tunnel.
 
@@ -160,14 +160,16 @@ pub fn env_from_process() -> EnvVars {
 }
 
 /// The proxy the environment gives for `broker`, if any: `HTTPS_PROXY` (TLS and wss) or
-/// `HTTP_PROXY` (tcp and ws), else `ALL_PROXY`; none for a loopback destination (Go's rule) or
-/// one that `NO_PROXY` lists.
+/// `HTTP_PROXY` (ws), else `ALL_PROXY` (the only one for plain `tcp://`: MQTT over TCP is not
+/// HTTP, and a CI job's `HTTP_PROXY`, meant for its web traffic, must not turn away a broker it
+/// reaches directly; curl too takes only `ALL_PROXY` for schemes other than HTTP's); none for a
+/// loopback destination (Go's rule) or one that `NO_PROXY` lists.
 pub fn from_env(vars: &EnvVars, broker: &Broker) -> Result<Option<Proxy>, ConfigError> {
     let get = |var: &str| vars.iter().find(|(name, _)| *name == var);
-    let wanted: &[&'static str] = if broker.tls {
-        &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
-    } else {
-        &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    let wanted: &[&'static str] = match (broker.tls, broker.websocket.is_some()) {
+        (true, _) => &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"],
+        (false, true) => &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"],
+        (false, false) => &["ALL_PROXY", "all_proxy"],
     };
     let Some((var, value)) = wanted.iter().find_map(|var| get(var)) else {
         return Ok(None);
@@ -402,10 +404,12 @@ mod tests {
             chosen(&all, "ws://b.example").as_deref(),
             Some("http://plain:2 http_proxy")
         );
+        // Plain MQTT is not HTTP: only ALL_PROXY.
         assert_eq!(
             chosen(&all, "tcp://b.example").as_deref(),
-            Some("http://plain:2 http_proxy")
+            Some("http://any:3 ALL_PROXY")
         );
+        assert_eq!(chosen(&all[..2], "tcp://b.example"), None);
         assert_eq!(
             chosen(&all[2..], "tcp://b.example").as_deref(),
             Some("http://any:3 ALL_PROXY")

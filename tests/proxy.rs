@@ -170,6 +170,10 @@ fn the_environment_gives_the_proxy_by_scheme() {
     for (url, vars) in [
         (
             "tcp://mqtt-send-test.invalid:1883",
+            vec![("ALL_PROXY", proxy.url()), ("HTTPS_PROXY", dead.clone())],
+        ),
+        (
+            "ws://mqtt-send-test.invalid/mqtt",
             vec![("HTTP_PROXY", proxy.url()), ("HTTPS_PROXY", dead.clone())],
         ),
         (
@@ -195,18 +199,24 @@ fn the_environment_gives_the_proxy_by_scheme() {
             .log()
             .matches("CONNECT mqtt-send-test.invalid")
             .count(),
-        3
+        4
     );
+    // HTTP_PROXY is for HTTP (and ws): a plain tcp:// broker is reached directly.
+    run(mqtt_send()
+        .args(["-b", "tcp://mqtt-send-test.invalid", "-t", "t", "-m", "x"])
+        .env("HTTP_PROXY", &dead))
+    .expect(3)
+    .expect_message("cannot resolve the broker host mqtt-send-test.invalid");
 }
 
 #[test]
 fn no_proxy_and_loopback_brokers_go_direct_but_the_flag_always_applies() {
     let broker = Mosquitto::start();
     let dead = format!("http://127.0.0.1:{}", free_port());
-    // A loopback broker: HTTP_PROXY is not used.
+    // A loopback broker: ALL_PROXY is not used.
     run(mqtt_send()
         .args(["-b", &broker.url(), "-t", "t", "-m", "x", "-q", "1"])
-        .env("HTTP_PROXY", &dead))
+        .env("ALL_PROXY", &dead))
     .expect(0);
     // NO_PROXY: the broker's name is resolved here (and fails), no proxy is asked.
     for no_proxy in [
@@ -217,7 +227,7 @@ fn no_proxy_and_loopback_brokers_go_direct_but_the_flag_always_applies() {
     ] {
         run(mqtt_send()
             .args(["-b", "tcp://mqtt-send-test.invalid", "-t", "t", "-m", "x"])
-            .env("HTTP_PROXY", &dead)
+            .env("ALL_PROXY", &dead)
             .env("NO_PROXY", no_proxy))
         .expect(3)
         .expect_message("cannot resolve the broker host mqtt-send-test.invalid");
@@ -228,7 +238,7 @@ fn no_proxy_and_loopback_brokers_go_direct_but_the_flag_always_applies() {
         .expect_message("(from --proxy) refused the connection");
     // A proxy variable that is not an HTTP proxy: a usage error naming it, no secret shown.
     run(mqtt_send()
-        .args(["-b", "tcp://b.example", "-t", "t", "-m", "x"])
+        .args(["-b", "ws://b.example", "-t", "t", "-m", "x"])
         .env(
             "HTTP_PROXY",
             format!("socks5://alice:{PASSWORD}@127.0.0.1:1080"),
