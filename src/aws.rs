@@ -27,20 +27,7 @@ pub const ENV_VARS: &[&str] = &[
     "HOME",
 ];
 
-/// The AWS variables of the environment (`Err`: not UTF-8).
-pub type EnvVars = Vec<(&'static str, Result<String, ()>)>;
-
-pub fn env_from_process() -> EnvVars {
-    ENV_VARS
-        .iter()
-        .filter_map(|&var| match std::env::var(var) {
-            Ok(value) if value.trim().is_empty() => None,
-            Ok(value) => Some((var, Ok(value))),
-            Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(_)) => Some((var, Err(()))),
-        })
-        .collect()
-}
+use crate::env::Vars as EnvVars;
 
 /// IAM credentials and the region to sign for. The secret key and the session token are
 /// secrets: `Debug` never shows them.

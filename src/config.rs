@@ -180,9 +180,9 @@ pub struct TlsOptions {
 pub struct Env {
     pub password: Option<Result<String, ()>>,
     /// HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY and their lower-case forms.
-    pub proxy: crate::proxy::EnvVars,
+    pub proxy: crate::env::Vars,
     /// AWS_ACCESS_KEY_ID, ..., AWS_REGION, HOME (for `--aws-sigv4`).
-    pub aws: crate::aws::EnvVars,
+    pub aws: crate::env::Vars,
 }
 
 impl Env {
@@ -195,8 +195,8 @@ impl Env {
         };
         Env {
             password,
-            proxy: crate::proxy::env_from_process(),
-            aws: crate::aws::env_from_process(),
+            proxy: crate::env::read(crate::proxy::ENV_VARS),
+            aws: crate::env::read(crate::aws::ENV_VARS),
         }
     }
 }

@@ -10,6 +10,7 @@ mod broker;
 mod cli;
 mod codec;
 mod config;
+mod env;
 mod error;
 mod files;
 #[cfg(test)]

@@ -144,20 +144,7 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// The proxy variables of the environment, as read (`Err`: not UTF-8).
-pub type EnvVars = Vec<(&'static str, Result<String, ()>)>;
-
-pub fn env_from_process() -> EnvVars {
-    ENV_VARS
-        .iter()
-        .filter_map(|&var| match std::env::var(var) {
-            Ok(value) if value.trim().is_empty() => None,
-            Ok(value) => Some((var, Ok(value))),
-            Err(std::env::VarError::NotPresent) => None,
-            Err(std::env::VarError::NotUnicode(_)) => Some((var, Err(()))),
-        })
-        .collect()
-}
+use crate::env::Vars as EnvVars;
 
 /// The proxy the environment gives for `broker`, if any: `HTTPS_PROXY` (TLS and wss) or
 /// `HTTP_PROXY` (ws), else `ALL_PROXY` (the only one for plain `tcp://`: MQTT over TCP is not
