@@ -70,6 +70,27 @@ pub fn v5_payload(read: &[u8]) -> &[u8] {
     read.get(at + length..).unwrap_or_default()
 }
 
+/// One packet as raw bytes, for the scripted servers that read MQTT 5 by hand: its first byte
+/// and its body. `None` when the client closed.
+pub fn read_frame(stream: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
+    let mut first = [0u8];
+    if stream.read(&mut first)? == 0 {
+        return Ok(None);
+    }
+    let mut length = 0usize;
+    for shift in [0, 7, 14, 21] {
+        let mut byte = [0u8];
+        stream.read_exact(&mut byte)?;
+        length |= usize::from(byte[0] & 0x7f) << shift;
+        if byte[0] & 0x80 == 0 {
+            break;
+        }
+    }
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body)?;
+    Ok(Some((first[0], body)))
+}
+
 pub fn encode(packet: Packet) -> Vec<u8> {
     let mut out = BytesMut::new();
     packet

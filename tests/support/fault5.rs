@@ -3,9 +3,10 @@
 //! send DISCONNECT in each of its legal forms, send malformed packets. It records what each
 //! connection sent ("CONNECT 5", "CONNECT 3.1.1", "PUBLISH", "PUBREL", "PINGREQ", ...).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 
+use super::codec::read_frame;
 use super::servers::Recorder;
 
 /// What the broker does.
@@ -46,26 +47,6 @@ impl Recorder<String> {
             let _ = serve(stream, &script, log);
         })
     }
-}
-
-/// One packet: its first byte and its body. `None` when the client closed.
-fn read_frame(stream: &mut TcpStream) -> std::io::Result<Option<(u8, Vec<u8>)>> {
-    let mut first = [0u8];
-    if stream.read(&mut first)? == 0 {
-        return Ok(None);
-    }
-    let mut length = 0usize;
-    for shift in [0, 7, 14, 21] {
-        let mut byte = [0u8];
-        stream.read_exact(&mut byte)?;
-        length |= usize::from(byte[0] & 0x7f) << shift;
-        if byte[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body)?;
-    Ok(Some((first[0], body)))
 }
 
 /// A v5 packet of `kind` with `body`, framed (bodies here are shorter than 128 bytes).

@@ -6,7 +6,7 @@
 //! SUBSCRIBE), inside a scripted broker (`ScriptedAws`).
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,7 @@ use bytes::{Bytes, BytesMut};
 use rumqttc::{Connect, Packet, PubAck, Publish, QoS, Subscribe, SubscribeFilter};
 use serde_json::{Map, Value, json};
 
-use super::codec::{read_packet, write_packet};
+use super::codec::{read_frame, read_packet, write_packet};
 use super::servers::Recorder;
 
 /// How the service answers, besides as AWS does.
@@ -304,25 +304,6 @@ pub fn scripted_aws(suback: Suback) -> ScriptedAws {
     Recorder::serve(listener, move |stream, log| {
         let _ = serve_scripted(stream, suback, &shadows, log);
     })
-}
-
-fn read_frame(stream: &mut TcpStream) -> std::io::Result<Option<(u8, Vec<u8>)>> {
-    let mut first = [0u8];
-    if stream.read(&mut first)? == 0 {
-        return Ok(None);
-    }
-    let mut length = 0usize;
-    for shift in [0, 7, 14, 21] {
-        let mut byte = [0u8];
-        stream.read_exact(&mut byte)?;
-        length |= usize::from(byte[0] & 0x7f) << shift;
-        if byte[0] & 0x80 == 0 {
-            break;
-        }
-    }
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body)?;
-    Ok(Some((first[0], body)))
 }
 
 fn frame(kind: u8, body: &[u8]) -> Vec<u8> {
