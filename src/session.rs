@@ -198,6 +198,26 @@ pub fn window(accepted: &Accepted) -> Window {
     }
 }
 
+/// Queue `message` as PUBLISH `pkid`, unless the limits the broker set in CONNACK forbid it:
+/// then nothing is queued and the limit is the answer.
+fn queue_publish(
+    wire: &mut Wire,
+    accepted: &Accepted,
+    message: &Message,
+    pkid: u16,
+) -> Result<Result<(), Limit>, Error> {
+    let size = wire
+        .queue(Outgoing::Publish { pkid, message })
+        .map_err(|e| Error::Internal(format!("cannot encode a PUBLISH: {e}")))?;
+    match refused_by_limits(&accepted.limits, message, size) {
+        Some(limit) => {
+            wire.unqueue(size);
+            Ok(Err(limit))
+        }
+        None => Ok(Ok(())),
+    }
+}
+
 /// Why `message` may not be sent on this connection, if the broker's limits forbid it.
 fn refused_by_limits(limits: &Limits, message: &Message, size: usize) -> Option<Limit> {
     if let Some(max) = limits.maximum_qos.filter(|max| message.qos.level() > *max) {
@@ -294,14 +314,7 @@ pub async fn publish(
                 break;
             }
             let pkid = state.next_pkid(message.qos);
-            let size = wire
-                .queue(Outgoing::Publish {
-                    pkid,
-                    message: &message,
-                })
-                .map_err(|e| Error::Internal(format!("cannot encode a PUBLISH: {e}")))?;
-            if let Some(limit) = refused_by_limits(&accepted.limits, &message, size) {
-                wire.unqueue(size);
+            if let Err(limit) = queue_publish(wire, accepted, &message, pkid)? {
                 input.put_back(line, message);
                 stopped = Some(Error::Limit {
                     broker: settings.broker.clone(),
@@ -587,13 +600,7 @@ pub async fn request(
     }
 
     let pkid = state.next_pkid(message.qos);
-    let size = wire
-        .queue(Outgoing::Publish {
-            pkid,
-            message: &message,
-        })
-        .map_err(|e| Error::Internal(format!("cannot encode a PUBLISH: {e}")))?;
-    if let Some(limit) = refused_by_limits(&accepted.limits, &message, size) {
+    if let Err(limit) = queue_publish(wire, accepted, &message, pkid)? {
         return Err(Error::Limit {
             broker: settings.broker.clone(),
             limit,
