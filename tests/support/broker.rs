@@ -1,11 +1,9 @@
 //! A real mosquitto, started per test on a free port with its own config file, killed on drop.
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -82,23 +80,16 @@ impl Mosquitto {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("mosquitto is installed (scripts/test installs it)");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                // mosquitto opens its listeners in the config's order, all before it serves
-                // any: once the observer (the last) accepts, both do. (Probing the first one
-                // let a subscriber reach the observer before it was listening.)
-                if TcpStream::connect(("127.0.0.1", observer)).is_ok() {
-                    return Mosquitto {
-                        child,
-                        port,
-                        observer,
-                        dir,
-                    };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                sleep(Duration::from_millis(20));
+            // mosquitto opens its listeners in the config's order, all before it serves any:
+            // once the observer (the last) accepts, both do. (Probing the first one let a
+            // subscriber reach the observer before it was listening.)
+            if super::listening(&mut child, observer) {
+                return Mosquitto {
+                    child,
+                    port,
+                    observer,
+                    dir,
+                };
             }
             let _ = child.kill();
             let _ = child.wait();

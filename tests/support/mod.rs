@@ -30,3 +30,19 @@ pub fn numbered_lines(path: &std::path::Path, count: usize) {
     }
     std::fs::write(path, text).unwrap();
 }
+
+/// Wait, up to 10 s, until something accepts connections on `port`, or `child` (the server
+/// meant to) exits: whether it listens.
+pub fn listening(child: &mut std::process::Child, port: u16) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}

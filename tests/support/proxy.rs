@@ -4,8 +4,6 @@
 use std::fs;
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -45,15 +43,8 @@ impl Tinyproxy {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("tinyproxy is installed (scripts/test installs it)");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Tinyproxy { child, port, dir };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                sleep(Duration::from_millis(20));
+            if super::listening(&mut child, port) {
+                return Tinyproxy { child, port, dir };
             }
             let _ = child.kill();
             let _ = child.wait();
